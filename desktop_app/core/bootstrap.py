@@ -1,0 +1,43 @@
+"""Builds the shared service from the environment and the user's settings.
+
+The CLI calls this once per run; the Qt app's composition root calls it once at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from desktop_app.core.bing import BingClient
+from desktop_app.core.config import Paths, Settings, bing_base_url, load_settings
+from desktop_app.core.locks import KeyedLocks
+from desktop_app.core.palette.ai import AIAnalyser, AIConfig
+from desktop_app.core.palette.base import PaletteAnalyser
+from desktop_app.core.palette.local import LocalAnalyser
+from desktop_app.core.service import WallpaperService
+from desktop_app.core.store import Store
+
+log = logging.getLogger("huewall")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    paths: Paths
+    settings: Settings
+    service: WallpaperService
+    ai: AIConfig | None
+
+
+def open_runtime(env: Mapping[str, str], paths: Paths | None = None) -> Runtime:
+    paths = paths or Paths.default()
+    settings = load_settings(paths.settings_file)
+    for warning in settings.warnings:
+        log.warning("%s", warning)
+    client = BingClient(bing_base_url(env))
+    ai = AIConfig.from_env(env)
+    local = LocalAnalyser()
+    analyser: PaletteAnalyser = AIAnalyser(ai) if ai is not None else local
+    store = Store(paths.cache_dir, settings.archive_max_bytes)
+    service = WallpaperService(store, KeyedLocks(paths.locks_dir), client, analyser, local)
+    return Runtime(paths=paths, settings=settings, service=service, ai=ai)
