@@ -47,6 +47,12 @@ class KeyedLocks:
         with self._mutex:
             return len(self._entries)
 
+    def users(self, key: str) -> int:
+        """How many threads of this process hold or wait for ``key`` right now."""
+        with self._mutex:
+            entry = self._entries.get(key)
+            return entry.users if entry is not None else 0
+
     def lock_file(self, key: str) -> Path:
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
         return self._dir / f"{digest}.lock"
