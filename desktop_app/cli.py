@@ -42,10 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"huewall {__version__}")
     parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
+    # ``--debug`` works after the command too (``huewall fetch --debug``).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     fetch = commands.add_parser(
         "fetch",
+        parents=[common],
         help="fetch a day's picture and its palette (cached: repeated calls are instant)",
         description="Fetch a day's picture and its colour gradient into the cache.",
     )
