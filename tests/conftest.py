@@ -141,7 +141,9 @@ def make_service(cache_dir: Path, bing: BingStandIn) -> Callable[..., WallpaperS
         archive_max_bytes: int = 2 * 1024**3,
     ) -> WallpaperService:
         local = LocalAnalyser()
-        client = BingClient(bing.base_url, read_timeout=read_timeout, deadline=deadline, clock=clock)
+        client = BingClient(
+            bing.base_url, read_timeout=read_timeout, deadline=deadline, clock=clock
+        )
         kwargs = {"clock": clock} if clock is not None else {}
         return WallpaperService(
             Store(cache_dir, archive_max_bytes),

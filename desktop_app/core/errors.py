@@ -17,9 +17,7 @@ class UsageError(HuewallError):
 
 class UnknownMarketError(UsageError):
     def __init__(self, market: str) -> None:
-        super().__init__(
-            f"unknown locale {market!r}; run 'huewall locales' to list the valid ones"
-        )
+        super().__init__(f"unknown locale {market!r}; run 'huewall locales' to list the valid ones")
         self.market = market
 
 

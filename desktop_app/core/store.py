@@ -289,5 +289,3 @@ def _database_is_sound(db_file: Path) -> bool:
     except sqlite3.DatabaseError:
         return False
     return bool(row) and row[0] == "ok"
-
-

@@ -48,7 +48,15 @@ def test_fetch_json_has_dailyhues_fields(bing: BingStandIn, cache_dir: Path) -> 
     assert data["copyright_link"] == day.copyrightlink
     assert data["locale"] == "en-US" and data["palette_source"] == "local"
     assert data["images"]["1920x1080"] == f"{bing.base_url}/th?id={day.image_id}_1920x1080.jpg"
-    assert set(data["images"]) == {"UHD", "1920x1200", "1920x1080", "1366x768", "1280x720", "1024x768", "800x600"}
+    assert set(data["images"]) == {
+        "UHD",
+        "1920x1200",
+        "1920x1080",
+        "1366x768",
+        "1280x720",
+        "1024x768",
+        "800x600",
+    }
     assert re.fullmatch(r"#[0-9a-f]{6}", data["colors"]["gradient_from"])
     assert re.fullmatch(r"#[0-9a-f]{6}", data["colors"]["gradient_to"])
     assert 0 <= data["colors"]["gradient_angle"] <= 359
@@ -81,10 +89,16 @@ def test_fetch_by_date(bing: BingStandIn) -> None:
 def test_locale_defaults_to_settings_then_system(bing: BingStandIn, config_dir: Path) -> None:
     bing.add_week("de-DE", ["Schwarzwald"] * 8)
     bing.add_week("ja-JP", ["Fuji"] * 8)
-    assert json.loads(huewall("fetch", "-r", RES, "--json", LANG="ja_JP.UTF-8").stdout)["locale"] == "ja-JP"
+    assert (
+        json.loads(huewall("fetch", "-r", RES, "--json", LANG="ja_JP.UTF-8").stdout)["locale"]
+        == "ja-JP"
+    )
     config_dir.mkdir(parents=True)
     (config_dir / "settings.json").write_text('{"main_market": "de-DE"}')
-    assert json.loads(huewall("fetch", "-r", RES, "--json", LANG="ja_JP.UTF-8").stdout)["locale"] == "de-DE"
+    assert (
+        json.loads(huewall("fetch", "-r", RES, "--json", LANG="ja_JP.UTF-8").stdout)["locale"]
+        == "de-DE"
+    )
     (config_dir / "settings.json").write_text('{"main_market": 42}')
     result = huewall("fetch", "-r", RES, "--json", LANG="C.UTF-8")
     assert json.loads(result.stdout)["locale"] == "en-US"
@@ -138,7 +152,10 @@ def test_unreachable_bing_is_one_line(cache_dir: Path) -> None:
         port = sock.getsockname()[1]  # nothing listens here once closed
     result = huewall("fetch", HUEWALL_BING_URL=f"http://127.0.0.1:{port}")
     assert result.returncode == 1
-    assert result.stderr == f"huewall: error: cannot reach 127.0.0.1 for Bing's picture list for en-US: connection refused\n"
+    assert result.stderr == (
+        "huewall: error: cannot reach 127.0.0.1 for Bing's picture list for en-US: "
+        "connection refused\n"
+    )
 
 
 def test_locales_lists_the_markets() -> None:

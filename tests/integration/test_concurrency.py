@@ -24,7 +24,9 @@ Make = Callable[..., WallpaperService]
 RES = "1366x768"
 
 
-def _storm(make: Make, services: int, threads_each: int, day: int = 0) -> list[Wallpaper | BaseException]:
+def _storm(
+    make: Make, services: int, threads_each: int, day: int = 0
+) -> list[Wallpaper | BaseException]:
     """Start every caller at once (a barrier) from several services, as separate processes would."""
     instances = [make() for _ in range(services)]
     barrier = threading.Barrier(services * threads_each)
@@ -54,7 +56,9 @@ def test_a_thread_storm_costs_one_request_one_download_one_analysis(
     assert analyser.calls == 1
 
 
-def test_unrelated_pictures_do_not_wait_for_each_other(bing: BingStandIn, make_service: Make) -> None:
+def test_unrelated_pictures_do_not_wait_for_each_other(
+    bing: BingStandIn, make_service: Make
+) -> None:
     service = make_service()
     service.week("en-US")
     bing.set_fault("image", "stall", times=1)
@@ -96,7 +100,9 @@ def test_waiters_share_the_workers_failure_instead_of_retrying(
         t.start()
     try:
         assert bing.wait_for_hang(10)
-        wait_until(lambda: len(results) == 10 or service._locks.users(key) == 10, what="all callers queued")
+        wait_until(
+            lambda: len(results) == 10 or service._locks.users(key) == 10, what="all callers queued"
+        )
         for t in threads:
             t.join(30)
     finally:
@@ -110,7 +116,17 @@ def test_waiters_share_the_workers_failure_instead_of_retrying(
     assert bing.image_count() == 2
 
 
-FETCH = [sys.executable, "-m", "desktop_app", "fetch", "--locale", "en-US", "--resolution", RES, "--json"]
+FETCH = [
+    sys.executable,
+    "-m",
+    "desktop_app",
+    "fetch",
+    "--locale",
+    "en-US",
+    "--resolution",
+    RES,
+    "--json",
+]
 
 
 @pytest.mark.timeout(120)

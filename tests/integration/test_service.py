@@ -102,7 +102,9 @@ def test_identical_pictures_share_one_analysis_whatever_their_names(
     assert analyser.calls == 1
 
 
-def test_a_picture_not_offered_as_wallpaper_is_not_downloaded(bing: BingStandIn, make_service: Make) -> None:
+def test_a_picture_not_offered_as_wallpaper_is_not_downloaded(
+    bing: BingStandIn, make_service: Make
+) -> None:
     bing.days("en-US")[0].wp = False
     with pytest.raises(NotAWallpaperError, match="does not offer 'Martimoaapa Finland'") as caught:
         make_service().get("en-US", DaysAgo(0), RES)
@@ -176,7 +178,12 @@ def test_empty_list_is_an_error_and_is_not_cached(bing: BingStandIn, make_servic
     ],
 )
 def test_bad_metadata_is_a_clear_error_and_nothing_is_cached(
-    bing: BingStandIn, make_service: Make, cache_dir: Path, fault: str, error: type[HuewallError], words: str
+    bing: BingStandIn,
+    make_service: Make,
+    cache_dir: Path,
+    fault: str,
+    error: type[HuewallError],
+    words: str,
 ) -> None:
     bing.set_fault("metadata", fault)
     with pytest.raises(error, match=words) as caught:
@@ -226,7 +233,7 @@ def test_a_server_that_never_answers_is_a_clear_error(
 ) -> None:
     bing.set_fault(endpoint, "hang")
     try:
-        with pytest.raises(NetworkError, match="did not answer within 1 s|stopped sending"):
+        with pytest.raises(NetworkError, match=r"did not answer within 1 s|stopped sending"):
             make_service(read_timeout=1.0).get("en-US", DaysAgo(0), RES)
     finally:
         bing.release()

@@ -51,6 +51,7 @@ def test_different_keys_do_not_wait_for_each_other(tmp_path: Path) -> None:
     locks = KeyedLocks(tmp_path)
     entered = threading.Event()
     with locks.hold("download:a:UHD"):
+
         def other() -> None:
             with locks.hold("download:b:UHD", timeout=5):
                 entered.set()

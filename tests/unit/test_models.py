@@ -33,7 +33,10 @@ RAW = {
 
 
 def test_required_markets_are_known() -> None:
-    required = "en-US en-GB en-CA en-AU en-IN ja-JP zh-CN zh-TW de-DE fr-FR fr-CA es-ES it-IT pt-BR ko-KR ru-RU"
+    required = (
+        "en-US en-GB en-CA en-AU en-IN ja-JP zh-CN zh-TW de-DE fr-FR fr-CA es-ES it-IT pt-BR "
+        "ko-KR ru-RU"
+    )
     assert set(required.split()) <= set(MARKETS)
     assert len(MARKETS) >= 50
 
@@ -79,7 +82,9 @@ def test_empty_title_comes_from_the_copyright_and_markup_is_removed() -> None:
         {
             **RAW,
             "title": "",
-            "copyright": "<b>Lake&nbsp;Bled</b>,\tSlovenia\u0000\n(© Someone/Getty)<script>x</script>",
+            "copyright": (
+                "<b>Lake&nbsp;Bled</b>,\tSlovenia\u0000\n(© Someone/Getty)<script>x</script>"
+            ),
         },
     )
     assert image.title == "Lake\xa0Bled, Slovenia".replace("\xa0", " ")
@@ -104,14 +109,20 @@ def test_crafted_ids_are_refused(urlbase: str) -> None:
 
 
 def test_malformed_entries_are_refused() -> None:
-    for broken in ({**RAW, "startdate": "2025-10-19"}, {**RAW, "fullstartdate": None}, {**RAW, "urlbase": ""}):
+    for broken in (
+        {**RAW, "startdate": "2025-10-19"},
+        {**RAW, "fullstartdate": None},
+        {**RAW, "urlbase": ""},
+    ):
         with pytest.raises(ValueError):
             BingImage.from_bing("en-US", broken)
 
 
 def test_week_stays_fresh_until_the_newest_picture_is_a_day_old() -> None:
     newest = BingImage.from_bing("en-US", RAW)
-    older = BingImage.from_bing("en-US", {**RAW, "startdate": "20251018", "fullstartdate": "202510180700"})
+    older = BingImage.from_bing(
+        "en-US", {**RAW, "startdate": "20251018", "fullstartdate": "202510180700"}
+    )
     fetched = newest.live_from + timedelta(hours=1)
     week = Week("en-US", "en-US", (newest, "refused: unsafe", older), fetched)
     assert week.images == (newest, older)

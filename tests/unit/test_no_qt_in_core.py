@@ -45,7 +45,7 @@ def test_core_platform_and_cli_import_no_pyside6() -> None:
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *names], capture_output=True, text=True, check=True
     )
-    attempts, loaded, count = eval(result.stdout.strip())  # noqa: S307 - our own repr
+    attempts, loaded, count = eval(result.stdout.strip())
     assert count == len(names)
     assert attempts == [], f"Qt-free modules tried to import {attempts}"
     assert loaded == []
@@ -59,7 +59,10 @@ def test_the_probe_would_catch_a_qt_import() -> None:
     )
     assert sneaky != PROBE
     result = subprocess.run(
-        [sys.executable, "-c", sneaky, "desktop_app.core"], capture_output=True, text=True, check=True
+        [sys.executable, "-c", sneaky, "desktop_app.core"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    attempts, _loaded, _count = eval(result.stdout.strip())  # noqa: S307
+    attempts, _loaded, _count = eval(result.stdout.strip())
     assert "PySide6" in attempts

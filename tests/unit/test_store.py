@@ -46,7 +46,9 @@ def test_another_store_on_the_same_folder_sees_the_records(tmp_path: Path) -> No
     assert Store(tmp_path).load_week("en-US") == _week()
 
 
-def test_garbage_database_is_moved_aside_and_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_garbage_database_is_moved_aside_and_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     Store(tmp_path).save_week(_week())
     db = tmp_path / "store" / "cache.db"
     db.write_bytes(os.urandom(8192))
@@ -79,7 +81,10 @@ def test_malformed_records_are_misses(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store._set("week:en-US", {"market": "en-US", "entries": "nonsense"})
     store._set("palette:ab:local|v1", {"gradient_from": "red"})
-    store._set("image:Peat:UHD", {"file": "../../etc/passwd", "sha256": "x", "width": 1, "height": 1, "size": 1})
+    store._set(
+        "image:Peat:UHD",
+        {"file": "../../etc/passwd", "sha256": "x", "width": 1, "height": 1, "size": 1},
+    )
     assert store.load_week("en-US") is None
     assert store.load_palette("ab", "local|v1") is None
     assert store.load_image("Peat", "UHD") is None
