@@ -18,6 +18,7 @@ from desktop_app.core.palette.local import LocalAnalyser
 from desktop_app.core.service import WallpaperService
 from desktop_app.core.store import Store
 from tests.support.bing_server import BingStandIn
+from tests.support.openai_server import FakeOpenAIServer
 
 # Qt tests run without a screen; this must be set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -91,6 +92,18 @@ def bing(monkeypatch: pytest.MonkeyPatch) -> Iterator[BingStandIn]:
         yield server
     finally:
         server.stop()
+
+
+TEST_KEY = "sk-test-0123456789abcdef"
+
+
+@pytest.fixture
+def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAIServer]:
+    """An OpenAI-compatible stand-in; OPENAI_BASE_URL and OPENAI_API_KEY point at it."""
+    with FakeOpenAIServer() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+        yield server
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:

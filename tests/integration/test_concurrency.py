@@ -15,10 +15,12 @@ import pytest
 
 from desktop_app.core.errors import HuewallError, NetworkError
 from desktop_app.core.models import DaysAgo, Wallpaper
+from desktop_app.core.palette.ai import AIAnalyser, AIConfig
 from desktop_app.core.palette.local import LocalAnalyser
 from desktop_app.core.service import WallpaperService
-from tests.conftest import PHOTOS, CountingAnalyser, wait_until
+from tests.conftest import PHOTOS, TEST_KEY, CountingAnalyser, wait_until
 from tests.support.bing_server import BingStandIn
+from tests.support.openai_server import FakeOpenAIServer
 
 Make = Callable[..., WallpaperService]
 RES = "1366x768"
@@ -131,17 +133,18 @@ FETCH = [
 
 @pytest.mark.timeout(120)
 def test_processes_and_threads_together_cost_one_of_each(
-    bing: BingStandIn, make_service: Make, cache_dir: Path
+    bing: BingStandIn, openai_server: FakeOpenAIServer, make_service: Make, cache_dir: Path
 ) -> None:
-    """Four CLI processes and eight threads start together while the download is held back."""
+    """Four CLI processes and eight threads start together while the download is held back:
+    one metadata request, one download and one AI call in all."""
     bing.set_fault("image", "stall", times=1)
-    env = {**os.environ, "HUEWALL_BING_URL": bing.base_url}
+    env = dict(os.environ)  # HUEWALL_BING_URL and OPENAI_* point at the stand-ins
     processes = [
         subprocess.Popen(FETCH, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         for _ in range(4)
     ]
-    analyser = CountingAnalyser(LocalAnalyser())
-    service = make_service(analyser=analyser)
+    ai = AIAnalyser(AIConfig(base_url=openai_server.base_url, api_key=TEST_KEY))
+    service = make_service(analyser=ai)
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(service.get, "en-US", DaysAgo(0), RES) for _ in range(8)]
         assert bing.wait_for_stall(60)
@@ -154,8 +157,9 @@ def test_processes_and_threads_together_cost_one_of_each(
         outputs.append(json.loads(out))
     assert bing.metadata_count() == 1
     assert bing.image_count() == 1
+    assert openai_server.count == 1
     assert {o["image_path"] for o in outputs} == {str(answers[0].image_path)}
+    assert {o["palette_source"] for o in outputs} == {a.palette.source for a in answers} == {"ai"}
     colours = {json.dumps(o["colors"], sort_keys=True) for o in outputs}
-    colours.add(json.dumps(answers[0].palette.palette.to_dict(), sort_keys=True))
+    colours |= {json.dumps(a.palette.palette.to_dict(), sort_keys=True) for a in answers}
     assert len(colours) == 1
-    assert analyser.calls <= 1  # a process may have made the one analysis first
