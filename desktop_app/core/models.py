@@ -8,6 +8,7 @@ which the store treats as a cache miss.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -64,12 +65,22 @@ def title_from_copyright(copyright_text: str) -> str:
     return head.strip(" ,;-") or "Bing picture of the day"
 
 
+# Parsed by slicing: ``strptime`` was most of the cost of reading a week from the store.
 def parse_bing_day(value: str) -> date:
-    return datetime.strptime(value, "%Y%m%d").date()
+    """``YYYYMMDD`` -> date; ``ValueError`` for anything else."""
+    if len(value) != 8 or not value.isascii() or not value.isdigit():
+        raise ValueError(f"not a YYYYMMDD day: {value!r}")
+    return date(int(value[:4]), int(value[4:6]), int(value[6:]))
 
 
 def parse_bing_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y%m%d%H%M").replace(tzinfo=timezone.utc)
+    """``YYYYMMDDHHMM`` (UTC) -> aware datetime; ``ValueError`` for anything else."""
+    if len(value) != 12 or not value.isascii() or not value.isdigit():
+        raise ValueError(f"not a YYYYMMDDHHMM time: {value!r}")
+    return datetime(
+        int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]), int(value[10:]),
+        tzinfo=timezone.utc,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -205,7 +216,7 @@ class Week:
     def images(self) -> tuple[BingImage, ...]:
         return tuple(entry for entry in self.entries if isinstance(entry, BingImage))
 
-    @property
+    @functools.cached_property
     def expires_at(self) -> datetime:
         """The week answers every request until the newest picture's day is over."""
         newest = max(image.live_from for image in self.images)
