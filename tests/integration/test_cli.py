@@ -18,6 +18,10 @@ from tests.conftest import PHOTOS
 from tests.support.bing_server import BingStandIn
 
 RES = "1366x768"
+EXPECTED_JSON_FIELDS = {
+    "startdate", "fullstartdate", "enddate", "images", "colors", "title", "copyright",
+    "copyright_link", "cached_at", "locale", "image_path", "palette_source",
+}  # fmt: skip
 
 
 def huewall(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
@@ -37,10 +41,7 @@ def test_fetch_json_has_dailyhues_fields(bing: BingStandIn, cache_dir: Path) -> 
     assert result.stderr == ""
     data = json.loads(result.stdout)
     day = bing.days("en-US")[0]
-    assert set(data) == {
-        "startdate", "fullstartdate", "enddate", "images", "colors", "title", "copyright",
-        "copyright_link", "cached_at", "locale", "image_path", "palette_source",
-    }  # fmt: skip
+    assert set(data) == EXPECTED_JSON_FIELDS
     assert (data["startdate"], data["fullstartdate"], data["enddate"]) == (
         day.startdate, day.fullstartdate, day.enddate,
     )  # fmt: skip
