@@ -39,14 +39,6 @@ class Paths:
         )
 
     @property
-    def store_dir(self) -> Path:
-        return self.cache_dir / "store"
-
-    @property
-    def images_dir(self) -> Path:
-        return self.cache_dir / "images"
-
-    @property
     def locks_dir(self) -> Path:
         return self.cache_dir / "locks"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import filelock
 
-from desktop_app.core.errors import LockTimeoutError
+from desktop_app.core.errors import LockTimeoutError, StoreError
 
 DEFAULT_TIMEOUT = 180.0
 
@@ -37,7 +37,10 @@ class _Entry:
 class KeyedLocks:
     def __init__(self, lock_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._dir = lock_dir
-        self._dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the lock folder {lock_dir}: {exc.strerror}") from None
         self._timeout = timeout
         self._mutex = threading.Lock()
         self._entries: dict[str, _Entry] = {}

@@ -26,9 +26,12 @@ from desktop_app.core.errors import (
     HuewallError,
     NotAWallpaperError,
     NotFoundError,
+    StoreError,
+    UsageError,
 )
 from desktop_app.core.imaging import verify_picture
 from desktop_app.core.locks import KeyedLocks
+from desktop_app.core.markets import normalise_market
 from desktop_app.core.models import (
     RESOLUTIONS,
     BingImage,
@@ -87,7 +90,10 @@ class WallpaperService:
     def get(self, market: str, day: Day | None = None, resolution: str = "UHD") -> Wallpaper:
         """The picture for ``market`` on ``day`` (default: the newest), with its palette."""
         if resolution not in RESOLUTIONS:
-            raise ValueError(f"unknown resolution {resolution!r}")
+            raise UsageError(
+                f"unknown resolution {resolution!r}; use one of {', '.join(RESOLUTIONS)}"
+            )
+        market = normalise_market(market)
         day = day or DaysAgo(0)
         key = (market, day, resolution)
         now = self._clock()
@@ -97,7 +103,7 @@ class WallpaperService:
             answer, valid_until = memo
             if (valid_until is None or now < valid_until) and answer.stored.path.exists():
                 return answer
-        image, valid_until = self._image_for(market, day, now)
+        image, valid_until = self._image_for(market, day)
         if not image.wallpaper_allowed:
             raise NotAWallpaperError(
                 f"Bing does not offer '{image.title}' ({market}, {image.day.isoformat()}) "
@@ -124,6 +130,7 @@ class WallpaperService:
 
     def week(self, market: str) -> Week:
         """The market's current week, from the store while it is fresh."""
+        market = normalise_market(market)
         now = self._clock()
         week = self._weeks.get(market)
         if week is not None and week.is_fresh(now):
@@ -144,7 +151,7 @@ class WallpaperService:
 
     # -- the steps ------------------------------------------------------------------------
 
-    def _image_for(self, market: str, day: Day, now: datetime) -> tuple[BingImage, datetime | None]:
+    def _image_for(self, market: str, day: Day) -> tuple[BingImage, datetime | None]:
         """Which picture ``day`` means, and until when that answer holds."""
         if isinstance(day, DaysAgo):
             week = self.week(market)
@@ -188,10 +195,15 @@ class WallpaperService:
             url = self.client.image_url(image, resolution)
             # The extension is known only after decoding; Bing sends JPEG.
             path = self.store.image_path(photo, resolution, "jpg")
-            with self.store.new_image(path) as handle:
-                sha256, size = self.client.download(url, handle)
-                handle.flush()
-                width, height, extension = verify_picture(Path(handle.name), resolution)
+            try:
+                with self.store.new_image(path) as handle:
+                    sha256, size = self.client.download(url, handle)
+                    handle.flush()
+                    width, height, extension = verify_picture(Path(handle.name), resolution)
+            except OSError as exc:  # disk full, folder not writable, ...
+                raise StoreError(
+                    f"cannot save the picture in {path.parent}: {exc.strerror or exc}"
+                ) from None
             if extension != "jpg":
                 final = self.store.image_path(photo, resolution, extension)
                 path.replace(final)

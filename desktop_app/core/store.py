@@ -62,7 +62,9 @@ class Store:
             cache = diskcache.Cache(str(self.db_dir), disk=diskcache.JSONDisk, statistics=False)
             cache.get("__probe__")
             return cache
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError as exc:  # locked, full, read-only: not damage
+            raise StoreError(f"cannot open the cache in {self.db_dir}: {exc}") from None
+        except sqlite3.DatabaseError:  # not a database, malformed
             self._move_aside()
             try:
                 return diskcache.Cache(str(self.db_dir), disk=diskcache.JSONDisk)
@@ -103,6 +105,9 @@ class Store:
         cache = self._cache
         try:
             return cache.get(key)
+        except sqlite3.OperationalError as exc:
+            # Locked for too long, or unreadable: say so rather than redo work blindly.
+            raise StoreError(f"cannot read the cache in {self.db_dir}: {exc}") from None
         except sqlite3.DatabaseError:
             self._recover(cache)
             return None
@@ -116,6 +121,8 @@ class Store:
         cache = self._cache
         try:
             cache.set(key, value, expire=expire)
+        except (sqlite3.OperationalError, OSError) as exc:
+            raise StoreError(f"cannot write the cache in {self.db_dir}: {exc}") from None
         except sqlite3.DatabaseError:
             self._recover(cache)
             self._cache.set(key, value, expire=expire)

@@ -196,3 +196,12 @@ def test_sigkill_mid_download_blocks_nobody_and_leaves_no_partial_picture(
         assert image.size == (1366, 768)
     assert sorted(p.name for p in (cache_dir / "images").iterdir()) == [f"{PHOTOS[0]}_{RES}.jpg"]
     assert bing.image_count() == 2
+
+
+def test_an_unusable_cache_folder_is_one_line(bing: BingStandIn, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    result = huewall("fetch", "-r", RES, XDG_CACHE_HOME=str(blocker))
+    assert result.returncode == 1
+    assert result.stderr.startswith("huewall: error: cannot create the cache folder ")
+    assert result.stderr.count("\n") == 1

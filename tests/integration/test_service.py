@@ -284,3 +284,20 @@ def test_a_warm_get_costs_no_network_and_survives_a_server_outage(
     assert service.get("en-US", DaysAgo(0), RES) == first
     assert make_service().get("en-US", DaysAgo(0), RES) == first
     assert bing.metadata_count() == 1 and bing.image_count() == 1
+
+
+def test_a_picture_that_cannot_be_saved_is_a_clear_error(
+    bing: BingStandIn, make_service: Make, cache_dir: Path
+) -> None:
+    import shutil
+
+    from desktop_app.core.errors import StoreError
+
+    service = make_service()
+    shutil.rmtree(cache_dir / "images")
+    (cache_dir / "images").write_text("not a folder")  # fails even for root, unlike chmod
+    with pytest.raises(StoreError, match=r"cannot save the picture in .*images"):
+        service.get("en-US", DaysAgo(0), RES)
+    (cache_dir / "images").unlink()
+    (cache_dir / "images").mkdir()
+    assert service.get("en-US", DaysAgo(0), RES).image.photo == PHOTOS[0]

@@ -148,3 +148,28 @@ def test_failures_are_shared_only_with_those_who_waited(tmp_path: Path) -> None:
     assert store.failure_since("metadata:de-DE", before) is None
     store.record_failure("palette:x", LockTimeoutError("slow"))
     assert isinstance(store.failure_since("palette:x", before), LockTimeoutError)
+
+
+def test_a_locked_or_full_database_is_an_error_not_damage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only real damage moves the database aside; 'locked' or 'disk full' must not."""
+    import sqlite3
+
+    from desktop_app.core.errors import StoreError
+
+    store = Store(tmp_path)
+    store.save_week(_week())
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store._cache, "get", locked)
+        patch.setattr(store._cache, "set", locked)
+        with pytest.raises(StoreError, match=r"cannot read the cache .*database is locked"):
+            store.load_week("en-US")
+        with pytest.raises(StoreError, match=r"cannot write the cache .*database is locked"):
+            store.save_week(_week())
+    assert not list(tmp_path.glob("store.corrupt-*"))
+    assert Store(tmp_path).load_week("en-US") == _week()
