@@ -51,6 +51,10 @@ class StoreError(HuewallError):
     """The cache or archive could not be read or written."""
 
 
+class WallpaperError(HuewallError):
+    """The desktop's wallpaper could not be set; the message names the backend and why."""
+
+
 _BY_NAME: dict[str, type[HuewallError]] = {
     cls.__name__: cls
     for cls in (
@@ -63,6 +67,7 @@ _BY_NAME: dict[str, type[HuewallError]] = {
         LockTimeoutError,
         PaletteError,
         StoreError,
+        WallpaperError,
     )
 }
 

@@ -1,0 +1,1 @@
+"""Setting the desktop wallpaper on every desktop and OS, without Qt."""

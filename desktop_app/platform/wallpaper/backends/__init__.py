@@ -1,0 +1,1 @@
+"""One module per desktop or setter; ``registry`` lists them in the order they are tried."""
