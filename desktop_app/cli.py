@@ -9,11 +9,23 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_app import __version__
-from desktop_app.core.errors import HuewallError
+from desktop_app.core.errors import HuewallError, UsageError
 from desktop_app.core.markets import MARKETS, OWN_PICTURES, default_market, normalise_market
-from desktop_app.core.models import AUTO_RESOLUTION, RESOLUTIONS, Day, DaysAgo, OnDate, Wallpaper
+from desktop_app.core.models import (
+    AUTO_RESOLUTION,
+    RESOLUTIONS,
+    Day,
+    DaysAgo,
+    OnDate,
+    Wallpaper,
+)
+
+if TYPE_CHECKING:
+    from desktop_app.core.bootstrap import Runtime
 
 log = logging.getLogger("huewall")
 
@@ -47,18 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    fetch = commands.add_parser(
-        "fetch",
-        parents=[common],
-        help="fetch a day's picture and its palette (cached: repeated calls are instant)",
-        description="Fetch a day's picture and its colour gradient into the cache.",
-    )
-    fetch.add_argument(
+    picture = argparse.ArgumentParser(add_help=False)
+    picture.add_argument(
         "--locale", "-l", metavar="L", help="market such as en-US (see 'huewall locales')"
     )
-    when = fetch.add_mutually_exclusive_group()
+    when = picture.add_mutually_exclusive_group()
     when.add_argument(
         "--days-ago",
         "-d",
@@ -72,18 +78,59 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM-DD",
         help="the market's local day; older days come from the archive",
     )
-    fetch.add_argument(
+    picture.add_argument(
         "--resolution",
         "-r",
         choices=(AUTO_RESOLUTION, *RESOLUTIONS),
         help="picture size; auto (default) = smallest that covers the primary screen, else UHD",
     )
+
+    desktop = argparse.ArgumentParser(add_help=False)
+    desktop.add_argument(
+        "--backend",
+        "-b",
+        metavar="NAME",
+        help="how to set the wallpaper: auto (default) or a backend from 'huewall doctor'",
+    )
+    desktop.add_argument(
+        "--lock-screen",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also set the lock screen where the desktop has one (default: the settings)",
+    )
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    fetch = commands.add_parser(
+        "fetch",
+        parents=[common, picture, desktop],
+        help="fetch a day's picture and its palette (cached: repeated calls are instant)",
+        description="Fetch a day's picture and its colour gradient into the cache.",
+    )
+    fetch.add_argument("--set", action="store_true", help="then set it as the wallpaper")
     fetch.add_argument(
         "--json", action="store_true", help="print one JSON object (dailyhues' fields)"
     )
 
+    set_ = commands.add_parser(
+        "set",
+        parents=[common, picture, desktop],
+        help="set a picture file, or a day's Bing picture, as the wallpaper",
+        description="Set a picture file, or a day's Bing picture (fetched if needed), "
+        "as the desktop wallpaper.",
+    )
+    set_.add_argument("path", nargs="?", type=Path, metavar="PATH", help="a picture file")
+
     commands.add_parser(
-        "locales", help="list the markets Bing serves", description="List the markets."
+        "doctor",
+        parents=[common, desktop],
+        help="show the detected desktop, the wallpaper backend and where files live",
+        description="Show what Huewall detects and would use on this machine.",
+    )
+    commands.add_parser(
+        "locales",
+        parents=[common],
+        help="list the markets Bing serves",
+        description="List the markets.",
     )
     return parser
 
@@ -91,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.debug)
+    debug = bool(getattr(args, "debug", False))
+    _configure_logging(debug)
     if args.command is None:
         parser.print_help()
         return EXIT_OK
@@ -100,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _locales()
         if args.command == "fetch":
             return _fetch(args)
+        if args.command == "set":
+            return _set(args)
+        if args.command == "doctor":
+            return _doctor(args)
     except HuewallError as exc:
         log.debug("failed", exc_info=True)
         print(f"huewall: error: {exc}", file=sys.stderr)
@@ -112,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("huewall: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if args.debug:
+        if debug:
             raise
         print(
             f"huewall: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
@@ -130,15 +182,16 @@ def _locales() -> int:
     return EXIT_OK
 
 
-def _fetch(args: argparse.Namespace) -> int:
-    env = os.environ
-    # Validate the arguments before touching the cache or the network.
-    market = normalise_market(args.locale) if args.locale else None
-
+def _runtime() -> Runtime:
     from desktop_app.core.bootstrap import open_runtime
+
+    return open_runtime(os.environ)
+
+
+def _get(args: argparse.Namespace, runtime: Runtime, market: str | None) -> Wallpaper:
     from desktop_app.core.models import resolution_for_screen
 
-    runtime = open_runtime(env)
+    env = os.environ
     market = market or default_market(runtime.settings.main_market, env)
     resolution = args.resolution or runtime.settings.resolution
     if resolution == AUTO_RESOLUTION:
@@ -146,12 +199,122 @@ def _fetch(args: argparse.Namespace) -> int:
 
         resolution = resolution_for_screen(primary_screen_size(env))
     day: Day = OnDate(args.date) if args.date else DaysAgo(args.days_ago or 0)
-    wallpaper = runtime.service.get(market, day, resolution)
+    return runtime.service.get(market, day, resolution)
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    # Validate the arguments before touching the cache or the network.
+    market = normalise_market(args.locale) if args.locale else None
+    runtime = _runtime()
+    wallpaper = _get(args, runtime, market)
     if args.json:
         print(json.dumps(wallpaper.to_json(), ensure_ascii=False, indent=2))
     else:
         print(_summary(wallpaper))
+    if args.set:
+        message = _apply(args, runtime, wallpaper.image_path, wallpaper=wallpaper)
+        print(message, file=sys.stderr if args.json else sys.stdout)
     return EXIT_OK
+
+
+def _set(args: argparse.Namespace) -> int:
+    picks_day = args.locale or args.days_ago is not None or args.date or args.resolution
+    if args.path is not None and picks_day:
+        raise UsageError("give either a picture file or --locale/--days-ago/--date, not both")
+    market = normalise_market(args.locale) if args.locale else None
+    runtime = _runtime()
+    if args.path is not None:
+        print(_apply(args, runtime, args.path.expanduser().absolute()))
+    else:
+        wallpaper = _get(args, runtime, market)
+        print(_apply(args, runtime, wallpaper.image_path, wallpaper=wallpaper))
+    return EXIT_OK
+
+
+def _apply(
+    args: argparse.Namespace, runtime: Runtime, source: Path, wallpaper: Wallpaper | None = None
+) -> str:
+    """Put ``source`` on the desktop; return the line that says so."""
+    from desktop_app.platform.wallpaper.registry import choose_ready
+    from desktop_app.platform.wallpaper.runner import CommandRunner
+    from desktop_app.platform.wallpaper.session import Session
+
+    session = Session.from_env(os.environ)
+    choice = choose_ready(
+        session, CommandRunner(), args.backend or runtime.settings.wallpaper_backend
+    )
+    backend = choice.backend
+    lock_screen = runtime.settings.lock_screen if args.lock_screen is None else args.lock_screen
+    if lock_screen and not backend.supports_lock_screen:
+        log.warning("%s cannot set the lock screen; setting the desktop only", backend.label)
+        lock_screen = False
+    if wallpaper is not None:
+        day, title = wallpaper.image.startdate, wallpaper.image.title
+    else:
+        day, title = date.today().strftime("%Y%m%d"), source.name
+    target = runtime.wallpapers.apply(
+        source,
+        day=day,
+        title=title,
+        backend=backend.name,
+        show=lambda path: backend.set(path, session, lock_screen=lock_screen),
+    )
+    where = "wallpaper and lock screen" if lock_screen else "wallpaper"
+    return f"set '{title}' as the {where} with {backend.label} ({target})"
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from desktop_app.core.bootstrap import describe_ai
+    from desktop_app.core.config import Paths, bing_base_url, load_settings
+    from desktop_app.platform.wallpaper.registry import all_backends, choose
+    from desktop_app.platform.wallpaper.runner import CommandRunner
+    from desktop_app.platform.wallpaper.session import Session
+
+    env = os.environ
+    paths = Paths.default()
+    settings = load_settings(paths.settings_file)
+    session = Session.from_env(env)
+    runner = CommandRunner()
+    print(f"Huewall {__version__}")
+    print(f"Session:     {session.describe()}")
+    ready = False
+    override = args.backend or settings.wallpaper_backend
+    try:
+        choice = choose(session, runner, override)
+    except HuewallError as exc:
+        print(f"Backend:     none: {exc}")
+    else:
+        problem = choice.backend.missing(session)
+        ready = problem is None
+        state = "ready" if ready else f"NOT READY: {problem}"
+        backend = choice.backend
+        print(f"Backend:     {backend.name} = {backend.label} ({choice.reason}); {state}")
+        lock = "yes" if choice.backend.supports_lock_screen else "no"
+        print(
+            f"Lock screen: supported: {lock}; set it too: {'yes' if settings.lock_screen else 'no'}"
+        )
+    print("All backends:")
+    for backend in all_backends(runner):
+        fits = backend.detect(session)
+        problem = backend.missing(session)
+        tools = ", ".join(
+            f"{tool} {'found' if where else 'missing'}" for tool, where in backend.tools().items()
+        )
+        status = "ready" if problem is None else f"not ready: {problem}"
+        line = f"  {backend.name:<9} {'fits: ' + fits if fits else 'does not fit'}; {status}"
+        print(line + (f"; tools: {tools}" if tools else ""))
+    print(f"Cache:       {paths.cache_dir}")
+    exists = "exists" if paths.settings_file.exists() else "not created yet"
+    print(f"Settings:    {paths.settings_file} ({exists})")
+    print(f"Wallpapers:  {paths.wallpapers_dir}")
+    try:
+        print(f"Bing:        {bing_base_url(env)}")
+    except HuewallError as exc:
+        print(f"Bing:        {exc}")
+    print(f"Palette:     {describe_ai(env)}")
+    for warning in settings.warnings:
+        print(f"Warning:     {warning}")
+    return EXIT_OK if ready else EXIT_ERROR
 
 
 def _summary(wallpaper: Wallpaper) -> str:

@@ -17,6 +17,7 @@ from desktop_app.core.palette.base import PaletteAnalyser
 from desktop_app.core.palette.local import LocalAnalyser
 from desktop_app.core.service import WallpaperService
 from desktop_app.core.store import Store
+from desktop_app.core.wallpapers import WallpaperFolder
 
 log = logging.getLogger("huewall")
 
@@ -26,6 +27,7 @@ class Runtime:
     paths: Paths
     settings: Settings
     service: WallpaperService
+    wallpapers: WallpaperFolder
     ai: AIConfig | None
 
 
@@ -39,5 +41,19 @@ def open_runtime(env: Mapping[str, str], paths: Paths | None = None) -> Runtime:
     local = LocalAnalyser()
     analyser: PaletteAnalyser = AIAnalyser(ai) if ai is not None else local
     store = Store(paths.cache_dir, settings.archive_max_bytes)
-    service = WallpaperService(store, KeyedLocks(paths.locks_dir), client, analyser, local)
-    return Runtime(paths=paths, settings=settings, service=service, ai=ai)
+    locks = KeyedLocks(paths.locks_dir)
+    service = WallpaperService(store, locks, client, analyser, local)
+    wallpapers = WallpaperFolder(paths.wallpapers_dir, store, locks)
+    return Runtime(paths=paths, settings=settings, service=service, wallpapers=wallpapers, ai=ai)
+
+
+def describe_ai(env: Mapping[str, str]) -> str:
+    """One line about the palette source for ``huewall doctor``; never shows the key."""
+    try:
+        ai = AIConfig.from_env(env)
+    except Exception as exc:  # a bad OPENAI_BASE_URL is reported, not raised, here
+        return f"misconfigured AI endpoint: {exc}"
+    if ai is None:
+        return "local (no AI endpoint configured: set OPENAI_API_KEY or OPENAI_BASE_URL)"
+    key = "an API key is set" if ai.api_key else "no API key (fine for a local server)"
+    return f"AI at {ai.endpoint}, model {ai.model}, {key}"

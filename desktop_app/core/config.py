@@ -30,13 +30,20 @@ class Paths:
 
     cache_dir: Path
     config_dir: Path
+    data_dir: Path
 
     @classmethod
     def default(cls) -> Paths:
         return cls(
             cache_dir=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
             config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         )
+
+    @property
+    def wallpapers_dir(self) -> Path:
+        """The copies handed to the desktop: not in the cache, which cleaners may empty."""
+        return self.data_dir / "wallpapers"
 
     @property
     def locks_dir(self) -> Path:
@@ -84,6 +91,8 @@ class Settings:
     main_market: str | None = None
     resolution: str = AUTO_RESOLUTION
     archive_max_bytes: int = DEFAULT_ARCHIVE_MAX_BYTES
+    wallpaper_backend: str = "auto"  # or a backend name, see ``huewall doctor``
+    lock_screen: bool = False  # also set the lock screen where the desktop has one
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -131,5 +140,13 @@ def _validate_setting(key: str, value: Any) -> Any:
     if key == "archive_max_bytes":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError("expected a whole number of bytes")
+        return value
+    if key == "wallpaper_backend":
+        if not isinstance(value, str) or not value.strip():
+            raise TypeError("expected 'auto' or a backend name")
+        return value.strip().lower()  # checked against the backends when one is chosen
+    if key == "lock_screen":
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
         return value
     raise KeyError(key)  # pragma: no cover - guarded by the caller

@@ -15,7 +15,7 @@ MAX_PIXELS = 80_000_000
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
-def verify_picture(path: Path, resolution: str) -> tuple[int, int, str]:
+def verify_picture(path: Path, resolution: str | None = None) -> tuple[int, int, str]:
     """Decode ``path`` fully; return (width, height, file extension) or raise ``BadResponseError``.
 
     Refuses what is not a picture, a format other than JPEG/PNG/WebP, a decompression
@@ -35,7 +35,7 @@ def verify_picture(path: Path, resolution: str) -> tuple[int, int, str]:
                 kind = image.format or ""
                 if kind not in FORMATS:
                     raise BadResponseError(
-                        f"Bing sent a {kind or 'unknown'} file, not a JPEG picture"
+                        f"a {kind or 'unknown'} file, not a JPEG, PNG or WebP picture"
                     )
                 image.load()
     except Image.DecompressionBombError:
@@ -44,10 +44,10 @@ def verify_picture(path: Path, resolution: str) -> tuple[int, int, str]:
             "(a decompression bomb?)"
         ) from None
     except UnidentifiedImageError:
-        raise BadResponseError("Bing's answer is not a picture (a web page or an error?)") from None
+        raise BadResponseError("the file is not a picture (a web page or an error?)") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise BadResponseError(f"the downloaded picture is damaged or cut off ({exc})") from None
-    need_w, need_h = MIN_DIMENSIONS.get(resolution, (1, 1))
+        raise BadResponseError(f"the picture is damaged or cut off ({exc})") from None
+    need_w, need_h = MIN_DIMENSIONS.get(resolution or "", (1, 1))
     if width < need_w * 0.9 or height < need_h * 0.9:
         raise BadResponseError(
             f"Bing sent a {width}x{height} placeholder instead of the {resolution} picture"

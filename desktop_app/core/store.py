@@ -210,6 +210,13 @@ class Store:
         with contextlib.suppress(OSError):
             os.utime(path)
 
+    def get_record(self, key: str) -> Any:
+        """A plain JSON record kept by another part of the core (None when absent)."""
+        return self._get(key)
+
+    def set_record(self, key: str, value: Any) -> None:
+        self._set(key, value)
+
     def pin(self, path: Path) -> None:
         """Record the picture on screen; pruning never deletes it."""
         self._set("pinned", [path.name])
