@@ -7,13 +7,11 @@ text (hyprctl exits 0 either way); hyprctl 0.53+ with hyprpaper 0.8 knows only
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import socket
-import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -22,74 +20,25 @@ from desktop_app.core.errors import WallpaperError
 from desktop_app.platform.wallpaper.backends.hyprland import HyprlandBackend
 from desktop_app.platform.wallpaper.runner import CommandRunner
 from desktop_app.platform.wallpaper.session import Session
-
-STANDIN = """#!{python}
-import json, os, sys
-name = os.path.basename(sys.argv[0])
-args = sys.argv[1:]
-with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as log:
-    log.write(json.dumps([name, *args]) + "\\n")
-with open(os.environ["STANDIN_RULES"], encoding="utf-8") as rules_file:
-    rules = json.load(rules_file)
-for rule in rules.get(name, []):
-    if args[: len(rule["args"])] == rule["args"]:
-        sys.stdout.write(rule["stdout"])
-        sys.stderr.write(rule["stderr"])
-        sys.exit(rule["exit"])
-"""
+from tests.support.standins import StandIns
 
 SIGNATURE = "c0ffee_1717000000_123456"
 
 
-class StandIns:
-    """Recording stand-ins in ``root/bin``, the only directory on the runner's PATH."""
+class HyprStandIns(StandIns):
+    """Stand-ins that also see Hyprland's runtime directory and instance signature."""
 
     def __init__(self, root: Path, runtime_dir: Path) -> None:
-        self.bin = root / "bin"
-        self.bin.mkdir(parents=True)
-        self.log = root / "calls.jsonl"
-        self.log.touch()
-        self.rules_file = root / "rules.json"
-        self.rules: dict[str, list[dict[str, object]]] = {}
+        super().__init__(root)
         self.runtime_dir = runtime_dir
-        self._save()
 
-    def add(self, *names: str) -> None:
-        for name in names:
-            tool = self.bin / name
-            tool.write_text(STANDIN.format(python=sys.executable), encoding="utf-8")
-            tool.chmod(0o755)
-
-    def answer(
-        self,
-        name: str,
-        args: tuple[str, ...] = (),
-        *,
-        stdout: str = "",
-        stderr: str = "",
-        exit: int = 0,
-    ) -> None:
-        rule = {"args": list(args), "stdout": stdout, "stderr": stderr, "exit": exit}
-        self.rules.setdefault(name, []).append(rule)
-        self._save()
-
-    def _save(self) -> None:
-        self.rules_file.write_text(json.dumps(self.rules), encoding="utf-8")
-
-    def calls(self) -> list[list[str]]:
-        lines = self.log.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines]
-
-    def runner(self) -> CommandRunner:
-        return CommandRunner(
-            env={
-                "PATH": str(self.bin),
-                "STANDIN_LOG": str(self.log),
-                "STANDIN_RULES": str(self.rules_file),
+    def runner(self, extra_env: Mapping[str, str] | None = None) -> CommandRunner:
+        return super().runner(
+            {
                 "XDG_RUNTIME_DIR": str(self.runtime_dir),
                 "HYPRLAND_INSTANCE_SIGNATURE": SIGNATURE,
-            },
-            timeout=20,
+                **(extra_env or {}),
+            }
         )
 
 
@@ -110,8 +59,8 @@ def runtime_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def tools(tmp_path: Path, runtime_dir: Path) -> StandIns:
-    return StandIns(tmp_path / "standins", runtime_dir)
+def tools(tmp_path: Path, runtime_dir: Path) -> HyprStandIns:
+    return HyprStandIns(tmp_path / "standins", runtime_dir)
 
 
 @pytest.fixture

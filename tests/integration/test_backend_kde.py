@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -19,72 +18,8 @@ from desktop_app.core.errors import WallpaperError
 from desktop_app.platform.wallpaper.backends.kde import KdeBackend, plasma_script
 from desktop_app.platform.wallpaper.runner import CommandRunner
 from desktop_app.platform.wallpaper.session import Session
+from tests.support.standins import StandIns
 from tests.support.xvfb import require
-
-STANDIN = """#!{python}
-import json, os, sys
-name = os.path.basename(sys.argv[0])
-args = sys.argv[1:]
-with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as log:
-    log.write(json.dumps([name, *args]) + "\\n")
-with open(os.environ["STANDIN_RULES"], encoding="utf-8") as rules_file:
-    rules = json.load(rules_file)
-for rule in rules.get(name, []):
-    if args[: len(rule["args"])] == rule["args"]:
-        sys.stdout.write(rule["stdout"])
-        sys.stderr.write(rule["stderr"])
-        sys.exit(rule["exit"])
-"""
-
-
-class StandIns:
-    """Recording stand-ins in ``root/bin``, the only directory on the runner's PATH."""
-
-    def __init__(self, root: Path) -> None:
-        self.bin = root / "bin"
-        self.bin.mkdir(parents=True)
-        self.log = root / "calls.jsonl"
-        self.log.touch()
-        self.rules_file = root / "rules.json"
-        self.rules: dict[str, list[dict[str, object]]] = {}
-        self._save()
-
-    def add(self, *names: str) -> None:
-        for name in names:
-            tool = self.bin / name
-            tool.write_text(STANDIN.format(python=sys.executable), encoding="utf-8")
-            tool.chmod(0o755)
-
-    def answer(
-        self,
-        name: str,
-        args: tuple[str, ...] = (),
-        *,
-        stdout: str = "",
-        stderr: str = "",
-        exit: int = 0,
-    ) -> None:
-        rule = {"args": list(args), "stdout": stdout, "stderr": stderr, "exit": exit}
-        self.rules.setdefault(name, []).append(rule)
-        self._save()
-
-    def _save(self) -> None:
-        self.rules_file.write_text(json.dumps(self.rules), encoding="utf-8")
-
-    def calls(self) -> list[list[str]]:
-        lines = self.log.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines]
-
-    def runner(self) -> CommandRunner:
-        return CommandRunner(
-            env={
-                "PATH": str(self.bin),
-                "STANDIN_LOG": str(self.log),
-                "STANDIN_RULES": str(self.rules_file),
-            },
-            timeout=20,
-        )
-
 
 KDE = Session.from_env({"KDE_FULL_SESSION": "true", "XDG_CURRENT_DESKTOP": "KDE"}, "linux")
 METHOD = ["org.kde.plasmashell", "/PlasmaShell", "org.kde.PlasmaShell.evaluateScript"]

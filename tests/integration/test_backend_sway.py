@@ -8,14 +8,12 @@ folders whose names hold everything sway's parser and wordexp(3) would trip over
 from __future__ import annotations
 
 import io
-import json
 import os
 import pwd
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from desktop_app.core.errors import WallpaperError
 from desktop_app.platform.wallpaper.backends.sway import SwayBackend, sway_path_argument
 from desktop_app.platform.wallpaper.runner import CommandRunner
 from desktop_app.platform.wallpaper.session import Session
+from tests.support.standins import StandIns
 from tests.support.xvfb import require
 
 SWAY_SESSION = Session.from_env({"SWAYSOCK": "/run/user/1000/sway-ipc.sock"}, "linux")
@@ -225,37 +224,21 @@ def test_swaymsg_without_sway_fails_in_one_line(tmp_path: Path) -> None:
 
 # -- the same contract with a recording stand-in (no compositor needed) -------------------
 
-STANDIN = """#!{python}
-import json, os, sys
-with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as log:
-    log.write(json.dumps(sys.argv[1:]) + "\\n")
-sys.stdout.write(os.environ.get("STANDIN_STDOUT", ""))
-sys.exit(int(os.environ.get("STANDIN_EXIT", "0")))
-"""
 
-
-def swaymsg_standin(tmp_path: Path, stdout: str = "", exit: int = 0) -> CommandRunner:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    tool = bin_dir / "swaymsg"
-    tool.write_text(STANDIN.format(python=sys.executable), encoding="utf-8")
-    tool.chmod(0o755)
-    return CommandRunner(
-        env={
-            "PATH": str(bin_dir),
-            "STANDIN_LOG": str(tmp_path / "calls.jsonl"),
-            "STANDIN_STDOUT": stdout,
-            "STANDIN_EXIT": str(exit),
-        }
-    )
+def swaymsg_standin(tmp_path: Path, stdout: str = "", exit: int = 0) -> StandIns:
+    tools = StandIns(tmp_path / "standins")
+    tools.add("swaymsg")
+    tools.answer("swaymsg", stdout=stdout, exit=exit)
+    return tools
 
 
 def test_the_exact_command(tmp_path: Path) -> None:
     path = Path('/home/zoë/a b/it\'s "q" x\\y $HOME,;#.jpg')
-    SwayBackend(swaymsg_standin(tmp_path)).set(path, SWAY_SESSION)
-    [call] = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    tools = swaymsg_standin(tmp_path)
+    SwayBackend(tools.runner()).set(path, SWAY_SESSION)
+    [call] = tools.calls()
     escaped = '/home/zoë/a\\ b/it\\\'s\\ \\"q\\"\\ x\\\\y\\ \\$HOME\\,\\;\\#.jpg'
-    assert call == ["-p", "output", "*", "bg", escaped, "fill"]
+    assert call == ["swaymsg", "-p", "output", "*", "bg", escaped, "fill"]
     assert sway_path_argument(str(path)) == escaped
 
 
@@ -267,20 +250,21 @@ def test_the_exact_command(tmp_path: Path) -> None:
     ],
 )
 def test_a_failure_reply_with_exit_0_is_a_failure(tmp_path: Path, reply: str) -> None:
-    runner = swaymsg_standin(tmp_path, stdout=reply)
+    runner = swaymsg_standin(tmp_path, stdout=reply).runner()
     with pytest.raises(WallpaperError, match=r"^sway: swaymsg: (Error: )?Invalid syntax \(x\)$"):
         SwayBackend(runner).set(Path("/p.png"), SWAY_SESSION)
 
 
 def test_a_success_reply_passes(tmp_path: Path) -> None:
-    runner = swaymsg_standin(tmp_path, stdout='[ { "success": true } ]\n')
+    runner = swaymsg_standin(tmp_path, stdout='[ { "success": true } ]\n').runner()
     SwayBackend(runner).set(Path("/p.png"), SWAY_SESSION)
 
 
 def test_a_line_break_cannot_be_sent(tmp_path: Path) -> None:
+    tools = swaymsg_standin(tmp_path)
     with pytest.raises(WallpaperError, match="line break"):
-        SwayBackend(swaymsg_standin(tmp_path)).set(Path("/a\nb.png"), SWAY_SESSION)
-    assert not (tmp_path / "calls.jsonl").exists()
+        SwayBackend(tools.runner()).set(Path("/a\nb.png"), SWAY_SESSION)
+    assert tools.calls() == []
 
 
 def test_detect_and_missing(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,17 +21,10 @@ from desktop_app.platform.wallpaper.backends.macos import (
 )
 from desktop_app.platform.wallpaper.runner import CommandRunner
 from desktop_app.platform.wallpaper.session import Session
+from tests.support.standins import StandIns
 
 MAC = Session.from_env({}, "darwin")
 AWKWARD = Path("/Users/zoë/Pictures/a b 'single' \"double\" back\\slash\ttab ü.jpg")
-
-STANDIN = """#!{python}
-import json, os, sys
-with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as log:
-    log.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
-sys.stderr.write(os.environ.get("STANDIN_STDERR", ""))
-sys.exit(int(os.environ.get("STANDIN_EXIT", "0")))
-"""
 
 
 class FakeAppKit:
@@ -52,25 +44,14 @@ class FakeAppKit:
 
 
 def osascript_runner(tmp_path: Path, *, exit: int = 0, stderr: str = "") -> CommandRunner:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    tool = bin_dir / "osascript"
-    tool.write_text(STANDIN.format(python=sys.executable), encoding="utf-8")
-    tool.chmod(0o755)
-    return CommandRunner(
-        env={
-            "PATH": str(bin_dir),
-            "STANDIN_LOG": str(tmp_path / "calls.jsonl"),
-            "STANDIN_EXIT": str(exit),
-            "STANDIN_STDERR": stderr,
-        }
-    )
+    tools = StandIns(tmp_path / "standins")
+    tools.add("osascript")
+    tools.answer("osascript", stderr=stderr, exit=exit)
+    return tools.runner()
 
 
 def calls(tmp_path: Path) -> list[list[str]]:
-    log = tmp_path / "calls.jsonl"
-    if not log.exists():
-        return []
+    log = tmp_path / "standins" / "calls.jsonl"
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
 
 
