@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import locale
 import os
 import shutil
 import subprocess
@@ -63,6 +64,17 @@ class CommandRunner:
             said = last_line(result.stderr) or last_line(result.stdout) or "no message"
             raise WallpaperError(f"{backend}: '{tool}' failed (exit {result.returncode}): {said}")
         return result.stdout
+
+
+def utf8_output_env() -> dict[str, str]:
+    """Make GLib tools print UTF-8 whatever the locale, when Python decodes UTF-8.
+
+    In the C locale GLib converts what it prints to ASCII ('é' becomes '?') and
+    GOption rejects non-ASCII arguments; GLib's ``CHARSET`` variable overrides the
+    locale's character set for both.
+    """
+    encoding = locale.getpreferredencoding(False).lower().replace("-", "").replace("_", "")
+    return {"CHARSET": "UTF-8"} if encoding == "utf8" else {}
 
 
 def last_line(text: str | None) -> str:

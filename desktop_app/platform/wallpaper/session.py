@@ -61,6 +61,14 @@ class Session:
             any(name in self.desktop_session for name in wanted) if self.desktop_session else False
         )
 
+    def matched_desktop(self, names: tuple[str, ...]) -> str | None:
+        """Why this session is one of the desktops ``names`` (lower case), or None."""
+        if not self.is_desktop(*names):
+            return None
+        if set(names) & set(self.desktops):
+            return f"XDG_CURRENT_DESKTOP is {':'.join(self.desktops)}"
+        return f"DESKTOP_SESSION is {self.desktop_session}"
+
     @property
     def on_wayland(self) -> bool:
         return self.session_type == "wayland" or (self.wayland and self.session_type != "x11")
