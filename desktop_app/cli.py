@@ -265,7 +265,8 @@ def _apply(
 
 def _doctor(args: argparse.Namespace) -> int:
     from desktop_app.core.bootstrap import describe_ai
-    from desktop_app.core.config import Paths, bing_base_url, load_settings
+    from desktop_app.core.config import Paths, bing_base_url
+    from desktop_app.core.settings import load_settings
     from desktop_app.platform.wallpaper.registry import all_backends, choose
     from desktop_app.platform.wallpaper.runner import CommandRunner
     from desktop_app.platform.wallpaper.session import Session

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from desktop_app.core.bing import BingClient
-from desktop_app.core.config import Paths, Settings, bing_base_url, load_settings
+from desktop_app.core.config import Paths, bing_base_url
 from desktop_app.core.locks import KeyedLocks
 from desktop_app.core.palette.ai import AIAnalyser, AIConfig
 from desktop_app.core.palette.base import PaletteAnalyser
 from desktop_app.core.palette.local import LocalAnalyser
 from desktop_app.core.service import WallpaperService
+from desktop_app.core.settings import Settings, load_settings
 from desktop_app.core.store import Store
 from desktop_app.core.wallpapers import WallpaperFolder
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
 
 from desktop_app.core.errors import UsageError
-from desktop_app.core.markets import normalise_market
-from desktop_app.core.models import AUTO_RESOLUTION, RESOLUTIONS
 
 APP_NAME = "huewall"
 DEFAULT_BING_URL = "https://www.bing.com"
@@ -82,71 +78,3 @@ def bing_base_url(env: Mapping[str, str]) -> str:
     if parts.query or parts.fragment:
         raise UsageError(f"HUEWALL_BING_URL must not have a query or fragment: {raw!r}")
     return raw.rstrip("/")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The user's choices that the core reads. Unknown keys in the file are kept by others."""
-
-    main_market: str | None = None
-    resolution: str = AUTO_RESOLUTION
-    archive_max_bytes: int = DEFAULT_ARCHIVE_MAX_BYTES
-    wallpaper_backend: str = "auto"  # or a backend name, see ``huewall doctor``
-    lock_screen: bool = False  # also set the lock screen where the desktop has one
-    warnings: tuple[str, ...] = field(default=(), compare=False)
-
-
-def load_settings(path: Path) -> Settings:
-    """Read the settings file. A missing file means defaults; a bad value is dropped with a
-    warning (in ``Settings.warnings``) and the file is left as it is, never rewritten here."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return Settings()
-    except OSError as exc:
-        return Settings(warnings=(f"cannot read settings {path}: {exc.strerror}; using defaults",))
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return Settings(
-            warnings=(
-                f"settings file {path} is not valid JSON (line {exc.lineno}); using defaults",
-            )
-        )
-    if not isinstance(data, dict):
-        return Settings(warnings=(f"settings file {path} is not a JSON object; using defaults",))
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    known = {f.name for f in fields(Settings)} - {"warnings"}
-    for key in known & data.keys():
-        try:
-            values[key] = _validate_setting(key, data[key])
-        except (UsageError, ValueError, TypeError) as exc:
-            problems.append(f"ignoring setting {key!r} in {path}: {exc}")
-    return Settings(**values, warnings=tuple(problems))
-
-
-def _validate_setting(key: str, value: Any) -> Any:
-    if key == "main_market":
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise TypeError("expected a locale such as 'en-US'")
-        return normalise_market(value)
-    if key == "resolution":
-        if value != AUTO_RESOLUTION and value not in RESOLUTIONS:
-            raise ValueError(f"expected 'auto' or one of {', '.join(RESOLUTIONS)}")
-        return value
-    if key == "archive_max_bytes":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("expected a whole number of bytes")
-        return value
-    if key == "wallpaper_backend":
-        if not isinstance(value, str) or not value.strip():
-            raise TypeError("expected 'auto' or a backend name")
-        return value.strip().lower()  # checked against the backends when one is chosen
-    if key == "lock_screen":
-        if not isinstance(value, bool):
-            raise TypeError("expected true or false")
-        return value
-    raise KeyError(key)  # pragma: no cover - guarded by the caller
