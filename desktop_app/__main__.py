@@ -1,4 +1,8 @@
-"""``python -m desktop_app`` and the ``huewall`` command."""
+"""``python -m desktop_app`` and the ``huewall`` command.
+
+With a command (``fetch``, ``set``, ``doctor``, ``locales``) it is the command line, which
+never loads Qt; with none it starts the tray app (``desktop_app.qt.app``).
+"""
 
 from __future__ import annotations
 

@@ -50,7 +50,9 @@ def _days_ago(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="huewall",
-        description="Bing's picture of the day as your wallpaper, with a matching colour gradient.",
+        description="Bing's picture of the day as your wallpaper, with a matching colour gradient. "
+        "Without a command, starts the tray app (one per user; a second start opens its "
+        "settings).",
     )
     parser.add_argument("--version", action="version", version=f"huewall {__version__}")
     parser.add_argument("--debug", action="store_true", help="log details and show tracebacks")
@@ -139,10 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
-    _configure_logging(debug)
     if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+        # No command: the tray app. Imported here so the commands never load Qt.
+        from desktop_app.qt.app import main as tray_main
+
+        return tray_main(["--debug"] if debug else [])
+    _configure_logging(debug)
     try:
         if args.command == "locales":
             return _locales()
