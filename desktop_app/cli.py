@@ -134,6 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the markets Bing serves",
         description="List the markets.",
     )
+    autostart = commands.add_parser(
+        "autostart",
+        parents=[common],
+        help="start the tray app at login: on, off or status (default)",
+        description="Turn starting Huewall at login on or off, or show whether it is on.",
+    )
+    autostart.add_argument(
+        "state",
+        nargs="?",
+        choices=("on", "off", "status"),
+        default="status",
+        metavar="on|off|status",
+    )
     return parser
 
 
@@ -156,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _set(args)
         if args.command == "doctor":
             return _doctor(args)
+        if args.command == "autostart":
+            return _autostart(args)
     except HuewallError as exc:
         log.debug("failed", exc_info=True)
         print(f"huewall: error: {exc}", file=sys.stderr)
@@ -320,6 +335,18 @@ def _doctor(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         print(f"Warning:     {warning}")
     return EXIT_OK if ready else EXIT_ERROR
+
+
+def _autostart(args: argparse.Namespace) -> int:
+    from desktop_app.platform.autostart import autostart_for
+
+    autostart = autostart_for(os.environ)
+    if args.state == "on":
+        autostart.enable()
+    elif args.state == "off":
+        autostart.disable()
+    print(f"{'on' if autostart.enabled() else 'off'}: {autostart.describe()}")
+    return EXIT_OK
 
 
 def _summary(wallpaper: Wallpaper) -> str:

@@ -251,6 +251,21 @@ class AppSettingsServices:
             f"from {config.model} at {config.endpoint}"
         )
 
+    def autostart_status(self) -> tuple[bool, str]:
+        from desktop_app.platform.autostart import autostart_for
+
+        entry = autostart_for(self._env)
+        return entry.enabled(), entry.describe()
+
+    def set_autostart(self, enabled: bool) -> None:
+        from desktop_app.platform.autostart import autostart_for
+
+        entry = autostart_for(self._env)
+        if enabled:
+            entry.enable()
+        else:
+            entry.disable()
+
     def pool(self) -> QThreadPool:
         return self._pool
 

@@ -127,6 +127,14 @@ class SettingsServices(Protocol):
         ``OPENAI_API_KEY``)."""
         ...
 
+    def autostart_status(self) -> tuple[bool, str]:
+        """(starts at login now, one line saying where the entry lives)."""
+        ...
+
+    def set_autostart(self, enabled: bool) -> None:
+        """Add or remove the start-at-login entry. Raises ``HuewallError``."""
+        ...
+
     def pool(self) -> QThreadPool: ...
 
     def preview(self) -> tuple[Path | None, Palette | None]:
@@ -350,6 +358,8 @@ class SettingsWindow(QDialog):
         self._key_endpoint: str | None = None
         self._key_dirty = False
         self._key_generation = 0
+        # Start at login lives in the OS (an autostart entry), not in Settings.
+        self._autostart_was: bool | None = None  # None: not read yet
         self._saving = False
         self._test_running = False
         self._closed = False
@@ -574,6 +584,13 @@ class SettingsWindow(QDialog):
         self.notify = QCheckBox("Notify me when a new picture arrives")
         form = _form()
         self._add_field(form, "&Notifications:", "notify", _GENERAL, self.notify)
+        self.start_at_login = QCheckBox("Start Huewall when I log in")
+        self.start_at_login.setObjectName("start_at_login")
+        self.start_at_login.setEnabled(False)  # until the entry has been read
+        self._add_field(form, "&Start at login:", "start_at_login", _GENERAL, self.start_at_login)
+        self.autostart_note = _hint("Checking…")
+        self.autostart_note.setObjectName("autostart_note")
+        _add_below(form, self.autostart_note)
         self.thumbnail = QLabel("Loading…")
         self.thumbnail.setObjectName("thumbnail")
         self.thumbnail.setFixedSize(THUMBNAIL_SIZE)
@@ -741,7 +758,26 @@ class SettingsWindow(QDialog):
             return _thumbnail(path, size), palette, path is not None
 
         self._start("preview", preview, self._on_preview_succeeded, self._on_preview_failed)
+        self._start(
+            "autostart status",
+            lambda _ctx: services.autostart_status(),
+            self._on_autostart_succeeded,
+            self._on_autostart_failed,
+        )
         self._load_key(self._endpoint())
+
+    def _on_autostart_succeeded(self, result: object) -> None:
+        assert isinstance(result, tuple)
+        enabled, where = bool(result[0]), str(result[1])
+        self._autostart_was = enabled
+        self.start_at_login.setChecked(enabled)
+        self.start_at_login.setEnabled(True)
+        self.autostart_note.setText(where)
+
+    def _on_autostart_failed(self, message: str) -> None:
+        self._autostart_was = None
+        self.start_at_login.setEnabled(False)
+        self.autostart_note.setText(f"Cannot tell whether Huewall starts at login: {message}")
 
     def _load_key(self, endpoint: str | None) -> None:
         """Ask the keyring (off the GUI thread) whether it works and for ``endpoint``'s key.
@@ -1024,11 +1060,37 @@ class SettingsWindow(QDialog):
             self._start(
                 "store API key",
                 lambda _ctx: services.store_api_key(endpoint, key),
-                lambda _result: self._finish_save(new),
+                lambda _result: self._save_autostart(new),
                 self._on_store_key_failed,
             )
             return
-        self._finish_save(new)
+        self._save_autostart(new)
+
+    def _save_autostart(self, new: Settings) -> None:
+        """Second step of Save: add or remove the login entry if the box changed."""
+        wanted = self.start_at_login.isChecked()
+        if self._autostart_was is None or wanted == self._autostart_was or self._closed:
+            self._finish_save(new)
+            return
+        services = self._services
+        self._saving = True
+        self._update_enabled()
+
+        def done(_result: object) -> None:
+            self._autostart_was = wanted
+            self._finish_save(new)
+
+        self._start(
+            "start at login",
+            lambda _ctx: services.set_autostart(wanted),
+            done,
+            self._on_autostart_save_failed,
+        )
+
+    def _on_autostart_save_failed(self, message: str) -> None:
+        self._saving = False
+        self._update_enabled()
+        self._show_errors({"start_at_login": f"Could not change it: {message}"})
 
     def _finish_save(self, new: Settings) -> None:
         self._saving = False
@@ -1066,6 +1128,9 @@ class SettingsWindow(QDialog):
         self.api_key.clear()
         self.show_key.setChecked(False)
         self.test_result.clear()
+        self._autostart_was = None
+        self.start_at_login.setEnabled(False)
+        self.autostart_note.setText("Checking…")
         self.market_filter.clear()
         self.tabs.setCurrentIndex(_PICTURES)
         self._load(self._settings)

@@ -735,3 +735,23 @@ def test_no_command_without_a_display_is_one_line_not_a_qt_abort(
     assert result.returncode == 2
     assert result.stderr.startswith("huewall: error: no display")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_settings_window_turns_start_at_login_on_and_off(isolated_home: Path) -> None:
+    from PySide6.QtCore import QThreadPool
+
+    from desktop_app.core.appstate import AppState
+    from desktop_app.core.settings import Settings
+    from desktop_app.platform.secrets import KeyringSecrets
+    from desktop_app.qt.app import AppSettingsServices
+
+    services = AppSettingsServices(
+        dict(os.environ), KeyringSecrets(), QThreadPool(), Settings, AppState
+    )
+    entry = isolated_home / ".config/autostart/io.github.huewall.Huewall.desktop"
+    assert services.autostart_status()[0] is False
+    services.set_autostart(True)
+    enabled, where = services.autostart_status()
+    assert enabled and entry.is_file() and str(entry) in where
+    services.set_autostart(False)
+    assert services.autostart_status()[0] is False and not entry.exists()

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from desktop_app.core.errors import PaletteError
+from desktop_app.core.errors import PaletteError, StoreError
 from desktop_app.core.markets import MARKETS
 from desktop_app.core.palette.ai import DEFAULT_BASE_URL
 from desktop_app.core.palette.base import Palette
@@ -86,6 +86,9 @@ class FakeServices:
         self.picture: Path | None = None
         self.palette: Palette | None = None
         self.error: str | None = None
+        self.autostart = False
+        self.autostart_changes: list[bool] = []
+        self.autostart_error: Exception | None = None
         # Cleared by a test to hold that call open until the test sets it again.
         self.gates = {name: threading.Event() for name in ("report", "test", "store")}
         for gate in self.gates.values():
@@ -135,6 +138,17 @@ class FakeServices:
         if isinstance(self.test_answer, Exception):
             raise self.test_answer
         return self.test_answer
+
+    def autostart_status(self) -> tuple[bool, str]:
+        self._note("autostart_status")
+        return self.autostart, "~/.config/autostart/io.github.huewall.Huewall.desktop"
+
+    def set_autostart(self, enabled: bool) -> None:
+        self._note("set_autostart")
+        if self.autostart_error is not None:
+            raise self.autostart_error
+        self.autostart_changes.append(enabled)
+        self.autostart = enabled
 
     def pool(self) -> QThreadPool:
         return self._pool
@@ -813,3 +827,37 @@ def test_screenshot_and_nothing_is_clipped(
         assert page is not None
         qtbot.waitUntil(page.isVisible, timeout=WAIT_MS)
         assert _clipped(page) == []
+
+
+def test_start_at_login_changes_only_on_save(
+    qtbot: QtBot, open_window: Callable[..., SettingsWindow], services: FakeServices
+) -> None:
+    window = open_window(Settings(markets=("en-US",), main_market="en-US"))
+    box = child(window, QCheckBox, "start_at_login")
+    qtbot.waitUntil(box.isEnabled)
+    assert not box.isChecked()
+    assert "autostart" in child(window, QLabel, "autostart_note").text()
+    box.setChecked(True)
+    assert services.autostart_changes == []  # nothing before Save
+    with qtbot.waitSignal(window.saved, timeout=WAIT_MS):
+        qtbot.mouseClick(button(window, "save"), Qt.MouseButton.LeftButton)
+    assert services.autostart_changes == [True]
+    assert services.on_gui_thread["set_autostart"] is False
+
+    services.autostart_error = StoreError("cannot write ~/.config/autostart: read-only")
+    window = open_window(Settings(markets=("en-US",), main_market="en-US"))
+    box = child(window, QCheckBox, "start_at_login")
+    qtbot.waitUntil(box.isEnabled)
+    assert box.isChecked()
+    box.setChecked(False)
+    with qtbot.assertNotEmitted(window.saved, wait=200):
+        qtbot.mouseClick(button(window, "save"), Qt.MouseButton.LeftButton)
+        error = child(window, QLabel, "start_at_login_error")
+        qtbot.waitUntil(error.isVisible)
+    assert "read-only" in error.text() and window.isVisible()
+
+    untouched = open_window(Settings(markets=("en-US",), main_market="en-US"))
+    qtbot.waitUntil(child(untouched, QCheckBox, "start_at_login").isEnabled)
+    with qtbot.waitSignal(untouched.saved, timeout=WAIT_MS):
+        qtbot.mouseClick(button(untouched, "save"), Qt.MouseButton.LeftButton)
+    assert services.autostart_changes == [True]  # an unchanged box writes nothing
