@@ -100,6 +100,11 @@ def open_engine(
     locks = KeyedLocks(paths.locks_dir)
     wallpapers = WallpaperFolder(paths.wallpapers_dir, store, locks)
     service = build_service(store, locks, client, ai)
+    if ai is not None:
+        # Load the openai package now, while the app starts, rather than during the
+        # first analysis: importing it holds the interpreter long enough to stall the
+        # GUI thread for 50-100 ms.
+        import openai  # noqa: F401
     return Engine(store, locks, client, wallpapers, ai, service)
 
 
