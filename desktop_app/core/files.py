@@ -35,7 +35,8 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     temporary file is removed and ``path`` keeps its previous content.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f"{path.name}.{secrets.token_hex(6)}{PARTIAL_SUFFIX}")
+    # The writer's PID in the name lets a process that must exit at once remove its own.
+    temp = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(6)}{PARTIAL_SUFFIX}")
     handle = open(temp, "xb")  # noqa: SIM115 - closed below on every path
     try:
         yield handle
@@ -58,6 +59,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_own_partials(directory: Path) -> int:
+    """Delete the temporary files this process left in ``directory``; how many.
+
+    For a process about to exit while a worker is still stuck writing (a blocked
+    network read cannot be interrupted): its half-written files must not stay behind.
+    """
+    removed = 0
+    for leftover in directory.glob(f"*.{os.getpid()}-*{PARTIAL_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+            removed += 1
+    return removed
 
 
 def partials_of(path: Path) -> list[Path]:

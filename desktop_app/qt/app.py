@@ -796,6 +796,17 @@ class HuewallApp(QObject):
         self.shutdown()
         self._leave_loop(code)
 
+    def remove_partial_files(self) -> None:
+        """Delete the half-written files of this process's stuck workers."""
+        from desktop_app.core.files import remove_own_partials
+
+        paths = self._paths
+        for folder in (paths.cache_dir / "images", paths.wallpapers_dir):
+            if folder.is_dir():
+                removed = remove_own_partials(folder)
+                if removed:
+                    log.info("removed %d unfinished file(s) in %s", removed, folder)
+
     def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
         """Stop the schedule, cancel and wait for background work, take the windows and the
         tray icon down, release the instance lock. Idempotent; False if work was still
@@ -923,7 +934,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("exiting with code %d", code)
     if not finished:
         # A worker is stuck in a call that cannot be interrupted; every file Huewall
-        # writes appears whole or not at all, so leaving now loses nothing.
+        # writes appears whole or not at all, so leaving now loses nothing once this
+        # process's own temporary files are gone.
+        app.remove_partial_files()
         logging.shutdown()
         os._exit(code)
     return code

@@ -702,6 +702,7 @@ def test_a_stalled_download_does_not_hold_up_quitting(
     assert "did not finish within" in log_text(isolated_home)
     images = isolated_home / ".cache/huewall/images"
     assert list(images.glob("*.jpg")) == []
+    assert partial_files(isolated_home) == [], "the stuck download's temporary file stays"
 
 
 def test_the_cli_commands_do_not_start_the_tray(bing: BingStandIn) -> None:
