@@ -122,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     set_.add_argument("path", nargs="?", type=Path, metavar="PATH", help="a picture file")
 
+    export = commands.add_parser(
+        "export",
+        parents=[common, picture],
+        help="write a day's theme files (colors.css, colors.sh, ...) and your templates",
+        description="Write the theme files for a day's picture (the ones chosen in the "
+        "settings, else all) and render your templates into the theme folder. Exits 1 if a "
+        "template could not be rendered (the other files are still written).",
+    )
+    export.add_argument(
+        "--dir",
+        type=Path,
+        metavar="D",
+        help="the theme folder (default: the settings' theme_dir, else <cache>/huewall/theme)",
+    )
+
     commands.add_parser(
         "doctor",
         parents=[common, desktop],
@@ -167,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fetch(args)
         if args.command == "set":
             return _set(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "doctor":
             return _doctor(args)
         if args.command == "autostart":
@@ -278,8 +295,63 @@ def _apply(
         backend=backend.name,
         show=lambda path: backend.set(path, session, lock_screen=lock_screen),
     )
+    if wallpaper is not None:
+        _after_change(runtime, wallpaper, target)
     where = "wallpaper and lock screen" if lock_screen else "wallpaper"
     return f"set '{title}' as the {where} with {backend.label} ({target})"
+
+
+def _after_change(runtime: Runtime, wallpaper: Wallpaper, on_desktop: Path) -> None:
+    """Write the theme files and run the hook; a failure is a warning, the wallpaper stays."""
+    from desktop_app.core.exports import ThemeExporter, resolve_theme_dir, run_hook
+
+    settings = runtime.settings
+    theme_dir = resolve_theme_dir(settings.theme_dir, runtime.paths)
+    exporter = ThemeExporter(theme_dir, runtime.paths.templates_dir)
+    try:
+        result = exporter.export(wallpaper, settings.export_files, desktop_path=on_desktop)
+    except HuewallError as exc:
+        log.debug("theme export failed", exc_info=True)
+        log.warning("theme files not written: %s", exc)
+        return  # the hook would read stale files
+    for error in result.errors:
+        log.warning("%s", error)
+    if settings.hook:
+        try:
+            run_hook(settings.hook, result.values, theme_dir)
+        except HuewallError as exc:
+            log.warning("%s; the wallpaper stays set", exc)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from desktop_app.core.exports import DEFAULT_FILES, ThemeExporter, resolve_theme_dir
+
+    market = normalise_market(args.locale) if args.locale else None
+    runtime = _runtime()
+    wallpaper = _get(args, runtime, market)
+    settings = runtime.settings
+    if args.dir is not None:
+        theme_dir = args.dir.expanduser().absolute()
+    else:
+        theme_dir = resolve_theme_dir(settings.theme_dir, runtime.paths)
+    # The wallpaper's copy on the desktop, when this picture is the one on screen.
+    current = runtime.wallpapers.current()
+    on_desktop = (
+        current.path
+        if current is not None and current.source == wallpaper.image_path and current.path.is_file()
+        else None
+    )
+    exporter = ThemeExporter(theme_dir, runtime.paths.templates_dir)
+    result = exporter.export(
+        wallpaper, settings.export_files or DEFAULT_FILES, desktop_path=on_desktop
+    )
+    for error in result.errors:
+        log.warning("%s", error)
+    print(f"theme for '{wallpaper.image.title}' ({wallpaper.market}, {wallpaper.image.day})")
+    print(f"  folder: {theme_dir}")
+    for path in result.written:
+        print(f"  wrote:  {path.name}")
+    return EXIT_ERROR if result.errors else EXIT_OK
 
 
 def _doctor(args: argparse.Namespace) -> int:

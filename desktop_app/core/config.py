@@ -49,6 +49,16 @@ class Paths:
     def settings_file(self) -> Path:
         return self.config_dir / "settings.json"
 
+    @property
+    def theme_dir(self) -> Path:
+        """The default theme folder for exports (like pywal's ``~/.cache/wal``)."""
+        return self.cache_dir / "theme"
+
+    @property
+    def templates_dir(self) -> Path:
+        """The user's templates, rendered into the theme folder after each change."""
+        return self.config_dir / "templates"
+
 
 def is_loopback_host(host: str | None) -> bool:
     """True for ``localhost``, 127.0.0.0/8 and ``::1`` (also IPv4-mapped)."""

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from desktop_app.core.errors import StoreError, UsageError
+from desktop_app.core.exports import DEFAULT_FILES
 from desktop_app.core.files import atomic_write_text
 from desktop_app.core.markets import normalise_market
 from desktop_app.core.models import AUTO_RESOLUTION, RESOLUTIONS
@@ -44,6 +45,9 @@ class Settings:
     ai_model: str = DEFAULT_AI_MODEL
     notify: bool = True  # a notification when a new picture arrives
     archive_max_bytes: int = DEFAULT_ARCHIVE_MAX_BYTES
+    theme_dir: str = ""  # "" = <user cache dir>/huewall/theme (``Paths.theme_dir``)
+    export_files: tuple[str, ...] = DEFAULT_FILES  # () = no theme exports
+    hook: tuple[str, ...] = ()  # a command run after each change, as an argument list
     # Problems found while loading: shown to the user, never saved.
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -56,6 +60,8 @@ class Settings:
         data = asdict(self)
         del data["warnings"]
         data["markets"] = list(self.markets)
+        data["export_files"] = list(self.export_files)
+        data["hook"] = list(self.hook)
         return data
 
 
@@ -128,6 +134,37 @@ def _bytes(value: Any) -> int:
     return value
 
 
+def _folder(value: Any) -> str:
+    if not isinstance(value, str) or "\0" in value:
+        raise TypeError("expected a folder such as ~/.cache/huewall/theme")
+    text = value.strip()
+    if text and not Path(text).expanduser().is_absolute():
+        raise ValueError("expected an absolute folder (or one starting with ~), or empty")
+    return text
+
+
+def _export_files(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"expected a list of files from {', '.join(DEFAULT_FILES)}")
+    unknown = [v for v in value if v not in DEFAULT_FILES]
+    if unknown:
+        raise ValueError(
+            f"unknown export file {unknown[0]!r}; expected some of {', '.join(DEFAULT_FILES)}"
+        )
+    return tuple(dict.fromkeys(value))
+
+
+def _hook(value: Any) -> tuple[str, ...]:
+    example = 'expected a command as a list of arguments, e.g. ["notify-send", "Huewall"]'
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(example)
+    if value and not value[0].strip():
+        raise ValueError(example + "; the first one names the program")
+    if any("\0" in v for v in value):
+        raise ValueError("a hook argument cannot contain a NUL character")
+    return tuple(value)
+
+
 _VALIDATORS: Mapping[str, Callable[[Any], Any]] = {
     "main_market": _market,
     "markets": _markets,
@@ -143,6 +180,9 @@ _VALIDATORS: Mapping[str, Callable[[Any], Any]] = {
     "ai_model": _model,
     "notify": _flag,
     "archive_max_bytes": _bytes,
+    "theme_dir": _folder,
+    "export_files": _export_files,
+    "hook": _hook,
 }
 assert set(_VALIDATORS) == {f.name for f in fields(Settings)} - {"warnings"}
 
