@@ -270,57 +270,30 @@ def _set(args: argparse.Namespace) -> int:
 def _apply(
     args: argparse.Namespace, runtime: Runtime, source: Path, wallpaper: Wallpaper | None = None
 ) -> str:
-    """Put ``source`` on the desktop; return the line that says so."""
-    from desktop_app.platform.wallpaper.registry import choose_ready
-    from desktop_app.platform.wallpaper.runner import CommandRunner
-    from desktop_app.platform.wallpaper.session import Session
-
-    session = Session.from_env(os.environ)
-    choice = choose_ready(
-        session, CommandRunner(), args.backend or runtime.settings.wallpaper_backend
-    )
-    backend = choice.backend
-    lock_screen = runtime.settings.lock_screen if args.lock_screen is None else args.lock_screen
-    if lock_screen and not backend.supports_lock_screen:
-        log.warning("%s cannot set the lock screen; setting the desktop only", backend.label)
-        lock_screen = False
-    if wallpaper is not None:
-        day, title = wallpaper.image.startdate, wallpaper.image.title
-    else:
-        day, title = date.today().strftime("%Y%m%d"), source.name
-    target = runtime.wallpapers.apply(
-        source,
-        day=day,
-        title=title,
-        backend=backend.name,
-        show=lambda path: backend.set(path, session, lock_screen=lock_screen),
-    )
-    if wallpaper is not None:
-        _after_change(runtime, wallpaper, target)
-    where = "wallpaper and lock screen" if lock_screen else "wallpaper"
-    return f"set '{title}' as the {where} with {backend.label} ({target})"
-
-
-def _after_change(runtime: Runtime, wallpaper: Wallpaper, on_desktop: Path) -> None:
-    """Write the theme files and run the hook; a failure is a warning, the wallpaper stays."""
-    from desktop_app.core.exports import ThemeExporter, resolve_theme_dir, run_hook
+    """Put ``source`` on the desktop, then update the theme; return the line that says so."""
+    from desktop_app.core.exports import update_theme
+    from desktop_app.platform.wallpaper.apply import put_on_desktop
 
     settings = runtime.settings
-    theme_dir = resolve_theme_dir(settings.theme_dir, runtime.paths)
-    exporter = ThemeExporter(theme_dir, runtime.paths.templates_dir)
-    try:
-        result = exporter.export(wallpaper, settings.export_files, desktop_path=on_desktop)
-    except HuewallError as exc:
-        log.debug("theme export failed", exc_info=True)
-        log.warning("theme files not written: %s", exc)
-        return  # the hook would read stale files
-    for error in result.errors:
-        log.warning("%s", error)
-    if settings.hook:
-        try:
-            run_hook(settings.hook, result.values, theme_dir)
-        except HuewallError as exc:
-            log.warning("%s; the wallpaper stays set", exc)
+    line, target = put_on_desktop(
+        os.environ,
+        runtime.wallpapers,
+        source,
+        wallpaper,
+        backend=args.backend or settings.wallpaper_backend,
+        lock_screen=settings.lock_screen if args.lock_screen is None else args.lock_screen,
+    )
+    if wallpaper is not None:  # a picture of your own has no palette to export
+        for problem in update_theme(
+            runtime.paths,
+            settings.theme_dir,
+            settings.export_files,
+            settings.hook,
+            wallpaper,
+            target,
+        ):
+            log.warning("%s", problem)
+    return line
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -514,3 +514,32 @@ def _last_line(handle: IO[bytes]) -> str:
     text = handle.read()[-4096:].decode("utf-8", "replace")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:200] if lines else ""
+
+
+def update_theme(
+    paths: Paths,
+    theme_dir_setting: str,
+    export_files: Sequence[str],
+    hook: Sequence[str],
+    wallpaper: Wallpaper,
+    on_desktop: Path | None,
+) -> list[str]:
+    """After a wallpaper change: write the theme files, then run the hook.
+
+    Returns the problems as one-line warnings instead of raising: the wallpaper is
+    already on the desktop and stays there whatever happens here. The hook is skipped
+    when the files could not be written, so it never reads stale ones.
+    """
+    theme_dir = resolve_theme_dir(theme_dir_setting, paths)
+    exporter = ThemeExporter(theme_dir, paths.templates_dir)
+    try:
+        result = exporter.export(wallpaper, export_files, desktop_path=on_desktop)
+    except HuewallError as exc:
+        return [f"theme files not written: {exc}"]
+    problems = list(result.errors)
+    if hook:
+        try:
+            run_hook(hook, result.values, theme_dir)
+        except HuewallError as exc:
+            problems.append(f"{exc}; the wallpaper stays set")
+    return problems

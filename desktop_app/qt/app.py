@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -150,40 +150,36 @@ class LiveService:
 def apply_wallpaper(
     env: Mapping[str, str],
     settings: Settings,
+    paths: Paths,
     wallpapers: WallpaperFolder,
     source: Path,
     wallpaper: Wallpaper | None,
+    warn: Callable[[str], None],
 ) -> str:
-    """Put ``source`` on the desktop as ``huewall set`` does; return the line saying so.
+    """Put ``source`` on the desktop as ``huewall set`` does, then update the theme files
+    and run the hook; return the line saying so. Runs on a worker thread.
 
-    Raises ``HuewallError`` (one line naming the backend and why) on failure; the
-    previous wallpaper then stays.
+    Raises ``HuewallError`` (one line naming the backend and why) when the wallpaper could
+    not be set; the previous one then stays. Theme and hook problems go to ``warn``.
     """
-    from desktop_app.platform.wallpaper.registry import choose_ready
-    from desktop_app.platform.wallpaper.runner import CommandRunner
-    from desktop_app.platform.wallpaper.session import Session
+    from desktop_app.core.exports import update_theme
+    from desktop_app.platform.wallpaper.apply import put_on_desktop
 
-    session = Session.from_env(env)
-    choice = choose_ready(session, CommandRunner(env), settings.wallpaper_backend)
-    backend = choice.backend
-    lock_screen = settings.lock_screen
-    if lock_screen and not backend.supports_lock_screen:
-        log.warning("%s cannot set the lock screen; setting the desktop only", backend.label)
-        lock_screen = False
-    if wallpaper is not None:
-        day, title = wallpaper.image.startdate, wallpaper.image.title
-    else:
-        day, title = date.today().strftime("%Y%m%d"), source.name
-    target = wallpapers.apply(
+    line, target = put_on_desktop(
+        env,
+        wallpapers,
         source,
-        day=day,
-        title=title,
-        backend=backend.name,
-        show=lambda path: backend.set(path, session, lock_screen=lock_screen),
+        wallpaper,
+        backend=settings.wallpaper_backend,
+        lock_screen=settings.lock_screen,
     )
-    where = "wallpaper and lock screen" if lock_screen else "wallpaper"
-    line = f"set '{title}' as the {where} with {backend.label} ({target})"
     log.info("%s", line)
+    if wallpaper is not None:
+        for problem in update_theme(
+            paths, settings.theme_dir, settings.export_files, settings.hook, wallpaper, target
+        ):
+            log.warning("%s", problem)
+            warn(problem)
     return line
 
 
@@ -399,6 +395,7 @@ class HuewallApp(QObject):
     ready = Signal()  # the service, the controller and the tray (or window) are up
     failed = Signal(str)  # start-up failed; the app quits with EXIT_ERROR
     noticed = Signal(str, str)  # a notification was shown (title, message)
+    _theme_problem = Signal(str)  # a theme export or hook failed, from a worker thread
 
     def __init__(
         self,
@@ -416,6 +413,7 @@ class HuewallApp(QObject):
         """``leave_loop(code)`` ends the event loop after quitting (``qapp.exit``; tests,
         which run no ``exec()``, hand in a recorder)."""
         super().__init__(parent)
+        self._theme_problem.connect(self._on_theme_problem)
         self._qapp = qapp
         self._leave_loop = leave_loop or qapp.exit
         self._env = dict(env)
@@ -620,7 +618,15 @@ class HuewallApp(QObject):
         engine = self._engine
         if engine is None:
             raise HuewallError("Huewall is still starting")
-        return apply_wallpaper(self._env, self._settings, engine.wallpapers, source, wallpaper)
+        return apply_wallpaper(
+            self._env,
+            self._settings,
+            self._paths,
+            engine.wallpapers,
+            source,
+            wallpaper,
+            self._theme_problem.emit,  # from a worker: queued to the GUI thread
+        )
 
     # -- controller events ---------------------------------------------------------------------
 
@@ -657,6 +663,9 @@ class HuewallApp(QObject):
         if self._scheduler is not None and self._controller is not None:
             text = next_update_text(self._scheduler.next_due, self._clock.now())
             self._controller.set_next_update(text)
+
+    def _on_theme_problem(self, message: str) -> None:
+        self.notify("Huewall: theme not updated", message)
 
     def _on_controller_notify(self, title: str, message: str) -> None:
         self.notify(title, message)

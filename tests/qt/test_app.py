@@ -756,3 +756,37 @@ def test_the_settings_window_turns_start_at_login_on_and_off(isolated_home: Path
     assert enabled and entry.is_file() and str(entry) in where
     services.set_autostart(False)
     assert services.autostart_status()[0] is False and not entry.exists()
+
+
+def test_the_app_updates_the_theme_after_a_set_and_reports_a_failing_hook(
+    bing: BingStandIn, make_service: Any, isolated_home: Path, tmp_path: Path
+) -> None:
+    from desktop_app.core.locks import KeyedLocks
+    from desktop_app.core.models import DaysAgo
+    from desktop_app.core.settings import Settings
+    from desktop_app.core.wallpapers import WallpaperFolder
+    from desktop_app.qt.app import apply_wallpaper
+    from tests.support.standins import StandIns
+
+    tools = StandIns(tmp_path / "standins")
+    tools.add("feh")
+    service = make_service()
+    wallpaper = service.get("en-US", DaysAgo(0), "1366x768")
+    paths = Paths.default()
+    folder = WallpaperFolder(paths.wallpapers_dir, service.store, KeyedLocks(tmp_path / "locks"))
+    env = {**os.environ, **tools.env, "DISPLAY": ":0"}
+    env.pop("XDG_CURRENT_DESKTOP", None)
+    settings, errors = Settings().with_changes(
+        hook=[sys.executable, "-c", "import sys; sys.exit('hook says no')"]
+    )
+    assert errors == {}
+    problems: list[str] = []
+    line = apply_wallpaper(
+        env, settings, paths, folder, wallpaper.image_path, wallpaper, problems.append
+    )
+    assert "with X11 root window" in line and len(tools.calls()) == 1
+    theme = paths.cache_dir / "theme"
+    assert json.loads((theme / "colors.json").read_text()) == wallpaper.to_json()
+    assert problems == [
+        f"the hook '{sys.executable}' failed (exit 1): hook says no; the wallpaper stays set"
+    ]
