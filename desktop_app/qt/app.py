@@ -43,6 +43,7 @@ from desktop_app.core.appstate import AppState
 from desktop_app.core.bing import BingClient
 from desktop_app.core.config import Paths, bing_base_url
 from desktop_app.core.errors import HuewallError, UsageError
+from desktop_app.core.exports import ThemeValues
 from desktop_app.core.locks import KeyedLocks
 from desktop_app.core.markets import MARKETS
 from desktop_app.core.models import AUTO_RESOLUTION, Wallpaper, Week, resolution_for_screen
@@ -196,8 +197,10 @@ class AppSettingsServices:
         pool: QThreadPool,
         settings: Callable[[], Settings],
         state: Callable[[], AppState],
+        paths: Paths | None = None,
     ) -> None:
         self._env = env
+        self._paths = paths or Paths.default()
         self._secrets = secrets
         self._pool = pool
         self._settings = settings
@@ -266,6 +269,38 @@ class AppSettingsServices:
             entry.enable()
         else:
             entry.disable()
+
+    def theme_folders(self) -> tuple[str, str]:
+        paths = self._paths
+        return str(paths.theme_dir), str(paths.templates_dir)
+
+    def open_folder(self, path: str) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        folder = Path(path)
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def _theme(self) -> ThemeValues | None:
+        from desktop_app.core.exports import theme_values
+
+        current = self._state().current
+        return theme_values(current) if current is not None else None
+
+    def theme_preview(self) -> tuple[str, ...] | None:
+        values = self._theme()
+        return values.colors if values is not None else None
+
+    def test_hook(self, hook: Sequence[str]) -> str:
+        from desktop_app.core.exports import resolve_theme_dir, run_hook
+
+        values = self._theme()
+        if values is None:
+            raise UsageError("there is no picture yet to test the hook with")
+        run_hook(hook, values, resolve_theme_dir(self._settings().theme_dir, self._paths))
+        return f"OK: '{hook[0]}' ran and exited 0"
 
     def pool(self) -> QThreadPool:
         return self._pool
@@ -444,7 +479,12 @@ class HuewallApp(QObject):
         self._window: MainWindow | None = None
         self._settings_window: SettingsWindow | None = None
         self._services = AppSettingsServices(
-            self._env, self._secrets, self._pool, lambda: self._settings, lambda: self._state
+            self._env,
+            self._secrets,
+            self._pool,
+            lambda: self._settings,
+            lambda: self._state,
+            self._paths,
         )
         self._started = False
         self._quitting = False

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Mapping
+import shlex
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -54,8 +55,10 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -73,6 +76,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core.exports import DEFAULT_FILES
 from desktop_app.core.markets import default_market
 from desktop_app.core.models import AUTO_RESOLUTION, RESOLUTIONS
 from desktop_app.core.palette.ai import DEFAULT_BASE_URL
@@ -84,8 +88,8 @@ log = logging.getLogger("huewall.settings")
 
 GEOMETRY_KEY = "settings_window/geometry"
 THUMBNAIL_SIZE = QSize(192, 108)
-PAGES = ("Pictures", "Wallpaper", "Palette (AI)", "General")
-_PICTURES, _WALLPAPER, _PALETTE, _GENERAL = range(4)
+PAGES = ("Pictures", "Wallpaper", "Palette (AI)", "Exports", "General")
+_PICTURES, _WALLPAPER, _PALETTE, _EXPORTS, _GENERAL = range(5)
 
 
 class SettingsServices(Protocol):
@@ -133,6 +137,22 @@ class SettingsServices(Protocol):
 
     def set_autostart(self, enabled: bool) -> None:
         """Add or remove the start-at-login entry. Raises ``HuewallError``."""
+        ...
+
+    def theme_folders(self) -> tuple[str, str]:
+        """(the default theme folder, the templates folder), for display."""
+        ...
+
+    def open_folder(self, path: str) -> None:
+        """Show a folder in the file manager (created first if missing)."""
+        ...
+
+    def theme_preview(self) -> tuple[str, ...] | None:
+        """The current picture's 16 terminal colours (color0..15), if there is a picture."""
+        ...
+
+    def test_hook(self, hook: Sequence[str]) -> str:
+        """Run the hook once with the current picture's values; a success line or raise."""
         ...
 
     def pool(self) -> QThreadPool: ...
@@ -373,6 +393,7 @@ class SettingsWindow(QDialog):
         self.tabs.addTab(self._pictures_page(), PAGES[_PICTURES])
         self.tabs.addTab(self._wallpaper_page(), PAGES[_WALLPAPER])
         self.tabs.addTab(self._palette_page(), PAGES[_PALETTE])
+        self.tabs.addTab(self._exports_page(), PAGES[_EXPORTS])
         self.tabs.addTab(self._general_page(), PAGES[_GENERAL])
 
         self._problem = _message_label("last_error")
@@ -580,6 +601,126 @@ class SettingsWindow(QDialog):
         outer.addStretch(1)
         return page
 
+    def _exports_page(self) -> QWidget:
+        default_dir, templates_dir = self._services.theme_folders()
+        self.theme_dir = QLineEdit()
+        self.theme_dir.setPlaceholderText(default_dir)
+        self.theme_dir.setClearButtonEnabled(True)
+        browse = QPushButton("Browse…")
+        browse.setObjectName("browse_theme_dir")
+        browse.clicked.connect(self._on_browse_theme_dir)
+        form = _form()
+        self._add_field(
+            form,
+            "&Theme folder:",
+            "theme_dir",
+            _EXPORTS,
+            _row(self.theme_dir, browse, stretch=False),
+            _hint("Empty: the default shown. Bars, terminals and window borders read it."),
+            focus=self.theme_dir,
+        )
+        self.export_checks: dict[str, QCheckBox] = {}
+        boxes = []
+        for name in DEFAULT_FILES:
+            box = QCheckBox(name)
+            box.setObjectName(f"export_{name}")
+            self.export_checks[name] = box
+            boxes.append(box)
+        files = QWidget()
+        grid = QGridLayout(files)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for index, box in enumerate(boxes):
+            grid.addWidget(box, index // 2, index % 2)
+        self._add_field(form, "&Files:", "export_files", _EXPORTS, files, focus=boxes[0])
+        open_templates = QPushButton("Open folder")
+        open_templates.setObjectName("open_templates")
+        open_templates.clicked.connect(lambda: self._services.open_folder(templates_dir))
+        templates = QLabel(templates_dir)
+        templates.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Templates:", _row(templates, open_templates))
+        self.hook = QLineEdit()
+        self.hook.setPlaceholderText("e.g. sh -c 'pkill -USR2 waybar'")
+        self.test_hook_button = QPushButton("Test")
+        self.test_hook_button.setObjectName("test_hook")
+        self.test_hook_button.clicked.connect(self._on_test_hook_clicked)
+        self.hook_result = WrappedLabel()
+        self.hook_result.setObjectName("hook_result")
+        self._add_field(
+            form,
+            "&Hook command:",
+            "hook",
+            _EXPORTS,
+            _row(self.hook, self.test_hook_button, stretch=False),
+            _hint("Run after each change, without a shell, with HUEWALL_* variables."),
+            self.hook_result,
+            focus=self.hook,
+        )
+        self.export_gradient = GradientBar()
+        self.export_gradient.setObjectName("export_gradient")
+        self.swatches: list[QLabel] = []
+        swatch_row = QWidget()
+        swatch_grid = QGridLayout(swatch_row)
+        swatch_grid.setContentsMargins(0, 0, 0, 0)
+        swatch_grid.setSpacing(3)
+        for index in range(16):
+            swatch = QLabel()
+            swatch.setObjectName(f"color{index}")
+            swatch.setFixedSize(24, 18)
+            swatch.setToolTip(f"color{index}")
+            swatch_grid.addWidget(swatch, index // 8, index % 8)
+            self.swatches.append(swatch)
+        group = QGroupBox("Preview: the gradient and the 16 terminal colours")
+        inner = QVBoxLayout(group)
+        inner.addWidget(self.export_gradient)
+        inner.addWidget(swatch_row, 0, Qt.AlignmentFlag.AlignLeft)
+        page, outer = self._page(form)
+        outer.addWidget(group)
+        outer.addStretch(1)
+        return page
+
+    def _on_browse_theme_dir(self) -> None:
+        start = self.theme_dir.text() or self.theme_dir.placeholderText()
+        chosen = QFileDialog.getExistingDirectory(self, "Theme folder", start)
+        if chosen:
+            self.theme_dir.setText(chosen)
+
+    def _hook_argv(self) -> list[str] | None:
+        """The hook command split as a shell would split it; None if it cannot be."""
+        try:
+            return shlex.split(self.hook.text())
+        except ValueError:
+            return None
+
+    def _on_test_hook_clicked(self) -> None:
+        argv = self._hook_argv()
+        if not argv:
+            self.hook_result.setText(
+                "Type a command first." if argv == [] else "Unbalanced quotes."
+            )
+            return
+        services = self._services
+        self.test_hook_button.setEnabled(False)
+        self.hook_result.setText("Running…")
+
+        def done(line: object) -> None:
+            self.test_hook_button.setEnabled(True)
+            self.hook_result.setStyleSheet("")
+            self.hook_result.setText(str(line))
+
+        def failed(message: str) -> None:
+            self.test_hook_button.setEnabled(True)
+            self.hook_result.setStyleSheet(f"color: {_tone(self, 'error')}")
+            self.hook_result.setText(message)
+
+        self._start("test hook", lambda _ctx: services.test_hook(argv), done, failed)
+
+    def _on_theme_preview_succeeded(self, colours: object) -> None:
+        if not isinstance(colours, tuple):
+            return
+        for swatch, colour in zip(self.swatches, colours, strict=False):
+            swatch.setStyleSheet(f"background: {colour}; border: 1px solid palette(mid);")
+            swatch.setToolTip(f"{swatch.objectName()} {colour}")
+
     def _general_page(self) -> QWidget:
         self.notify = QCheckBox("Notify me when a new picture arrives")
         form = _form()
@@ -667,6 +808,10 @@ class SettingsWindow(QDialog):
         self.base_url.setText(settings.ai_base_url)
         self.model.setText(settings.ai_model)
         self.notify.setChecked(settings.notify)
+        self.theme_dir.setText(settings.theme_dir)
+        for name, box in self.export_checks.items():
+            box.setChecked(name in settings.export_files)
+        self.hook.setText(shlex.join(settings.hook))
         self._update_enabled()
 
     @staticmethod
@@ -759,6 +904,12 @@ class SettingsWindow(QDialog):
 
         self._start("preview", preview, self._on_preview_succeeded, self._on_preview_failed)
         self._start(
+            "theme preview",
+            lambda _ctx: services.theme_preview(),
+            self._on_theme_preview_succeeded,
+            lambda message: log.info("no theme preview: %s", message),
+        )
+        self._start(
             "autostart status",
             lambda _ctx: services.autostart_status(),
             self._on_autostart_succeeded,
@@ -808,6 +959,7 @@ class SettingsWindow(QDialog):
         else:
             self.thumbnail.setText("Cannot show the picture" if has_path else "No picture yet")
         self.gradient.set_palette(palette)
+        self.export_gradient.set_palette(palette)
         if palette is None:
             self.gradient_caption.setText("No gradient yet")
         else:
@@ -984,7 +1136,11 @@ class SettingsWindow(QDialog):
             "wallpaper_backend": self.backend.currentData(),
             "ai_provider": provider,
             "notify": self.notify.isChecked(),
+            "theme_dir": self.theme_dir.text().strip(),
+            "export_files": [n for n, box in self.export_checks.items() if box.isChecked()],
         }
+        argv = self._hook_argv()
+        values["hook"] = argv if argv is not None else "unbalanced quotes"
         # Fields that do not apply keep their value, so switching back restores them.
         if provider != "none":
             values["ai_model"] = self.model.text()

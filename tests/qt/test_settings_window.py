@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -87,6 +87,9 @@ class FakeServices:
         self.palette: Palette | None = None
         self.error: str | None = None
         self.autostart = False
+        self.opened: list[str] = []
+        self.hook_calls: list[list[str]] = []
+        self.hook_error: Exception | None = None
         self.autostart_changes: list[bool] = []
         self.autostart_error: Exception | None = None
         # Cleared by a test to hold that call open until the test sets it again.
@@ -138,6 +141,23 @@ class FakeServices:
         if isinstance(self.test_answer, Exception):
             raise self.test_answer
         return self.test_answer
+
+    def theme_folders(self) -> tuple[str, str]:
+        return "/home/you/.cache/huewall/theme", "/home/you/.config/huewall/templates"
+
+    def open_folder(self, path: str) -> None:
+        self.opened.append(path)
+
+    def theme_preview(self) -> tuple[str, ...] | None:
+        self._note("theme_preview")
+        return tuple(f"#{i:02x}{i:02x}{i:02x}" for i in range(0, 160, 10))
+
+    def test_hook(self, hook: Sequence[str]) -> str:
+        self._note("test_hook")
+        self.hook_calls.append(list(hook))
+        if self.hook_error is not None:
+            raise self.hook_error
+        return f"OK: '{hook[0]}' ran and exited 0"
 
     def autostart_status(self) -> tuple[bool, str]:
         self._note("autostart_status")
@@ -275,7 +295,7 @@ def assert_shows(window: SettingsWindow, settings: Settings) -> None:
 
 def test_fields_show_the_settings(open_window: Callable[..., SettingsWindow]) -> None:
     window = open_window(SAMPLE)
-    assert [window.tabs.tabText(i).replace("&", "") for i in range(4)] == list(PAGES)
+    assert [window.tabs.tabText(i).replace("&", "") for i in range(len(PAGES))] == list(PAGES)
     assert_shows(window, SAMPLE)
     main = child(window, QComboBox, "main_market")
     # The main market is chosen among the ticked ones only.
@@ -861,3 +881,40 @@ def test_start_at_login_changes_only_on_save(
     with qtbot.waitSignal(untouched.saved, timeout=WAIT_MS):
         qtbot.mouseClick(button(untouched, "save"), Qt.MouseButton.LeftButton)
     assert services.autostart_changes == [True]  # an unchanged box writes nothing
+
+
+def test_the_exports_page(
+    qtbot: QtBot, open_window: Callable[..., SettingsWindow], services: FakeServices
+) -> None:
+    base = Settings(markets=("en-US",), main_market="en-US")
+    settings, errors = base.with_changes(
+        export_files=["colors.json", "colors.sh"], hook=["notify-send", "it's new"]
+    )
+    assert errors == {}
+    window = open_window(settings)
+    hook = child(window, QLineEdit, "hook")
+    assert hook.text() == "notify-send 'it'\"'\"'s new'"
+    assert child(window, QCheckBox, "export_colors.json").isChecked()
+    assert not child(window, QCheckBox, "export_colors.css").isChecked()
+    qtbot.waitUntil(lambda: "#0a0a0a" in child(window, QLabel, "color1").styleSheet())
+
+    qtbot.mouseClick(button(window, "test_hook"), Qt.MouseButton.LeftButton)
+    result = child(window, QLabel, "hook_result")
+    qtbot.waitUntil(lambda: result.text().startswith("OK"))
+    assert services.hook_calls == [["notify-send", "it's new"]]
+    assert services.on_gui_thread["test_hook"] is False
+
+    replace_text(qtbot, hook, "sh -c 'unclosed")
+    with qtbot.assertNotEmitted(window.saved, wait=100):
+        qtbot.mouseClick(button(window, "save"), Qt.MouseButton.LeftButton)
+    assert child(window, QLabel, "hook_error").isVisible()
+
+    replace_text(qtbot, hook, "sh -c 'pkill -USR2 waybar'")
+    child(window, QCheckBox, "export_colors.css").setChecked(True)
+    replace_text(qtbot, child(window, QLineEdit, "theme_dir"), "~/themes/huewall")
+    with qtbot.waitSignal(window.saved, timeout=WAIT_MS) as saved:
+        qtbot.mouseClick(button(window, "save"), Qt.MouseButton.LeftButton)
+    new = saved.args[0]
+    assert new.hook == ("sh", "-c", "pkill -USR2 waybar")
+    assert new.export_files == ("colors.json", "colors.css", "colors.sh")
+    assert new.theme_dir == "~/themes/huewall"
