@@ -9,22 +9,15 @@ schedule keeps running while it is open.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QPointF, QSize, Qt, QThreadPool
+from PySide6.QtCore import QSize, Qt, QThreadPool
 from PySide6.QtGui import (
     QCloseEvent,
-    QColor,
     QImage,
-    QImageReader,
-    QLinearGradient,
-    QPainter,
-    QPainterPath,
-    QPaintEvent,
     QPalette,
     QPixmap,
 )
@@ -34,14 +27,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop_app.core.appstate import AppState, Status
-from desktop_app.core.palette.base import Palette
 from desktop_app.qt.jobs import Job
+from desktop_app.qt.widgets import GradientBar, cover_image
 
 PICTURE_SIZE = QSize(480, 270)
 NOTICE_MS = 10_000
@@ -60,61 +52,6 @@ class MainWindowActions(Protocol):
     def refresh(self) -> None: ...
 
 
-def css_gradient_line(width: float, height: float, angle: int) -> tuple[QPointF, QPointF]:
-    """Start and end of a CSS ``linear-gradient(<angle>deg, ...)`` across a box.
-
-    0 deg points up, 90 right, 180 down (y grows downwards); the line passes through the
-    centre and is long enough that the corners get the pure end colours, as in CSS.
-    """
-    radians = math.radians(angle)
-    dx, dy = math.sin(radians), -math.cos(radians)
-    half = abs(width / 2 * dx) + abs(height / 2 * dy)
-    cx, cy = width / 2, height / 2
-    return QPointF(cx - dx * half, cy - dy * half), QPointF(cx + dx * half, cy + dy * half)
-
-
-class GradientBar(QWidget):
-    """A rounded bar painted with a palette's gradient (grey before there is one)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._palette: Palette | None = None
-        self.setMinimumHeight(18)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    @property
-    def gradient(self) -> Palette | None:
-        return self._palette
-
-    def set_gradient(self, palette: Palette | None) -> None:
-        if palette != self._palette:
-            self._palette = palette
-            self.update()
-
-    def sizeHint(self) -> QSize:
-        return QSize(PICTURE_SIZE.width(), 18)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = self.rect().adjusted(0, 0, -1, -1)
-        path = QPainterPath()
-        path.addRoundedRect(rect, 5, 5)
-        if self._palette is None:
-            painter.fillPath(path, self.palette().mid())
-        else:
-            start, end = css_gradient_line(
-                rect.width(), rect.height(), self._palette.gradient_angle
-            )
-            gradient = QLinearGradient(start, end)
-            gradient.setColorAt(0.0, QColor(self._palette.gradient_from))
-            gradient.setColorAt(1.0, QColor(self._palette.gradient_to))
-            painter.fillPath(path, gradient)
-        painter.setPen(QColor(0, 0, 0, 60))
-        painter.drawPath(path)
-        painter.end()
-
-
 def _soften(label: QLabel) -> None:
     """Secondary text: the style's placeholder colour, readable in light and dark themes."""
     palette = label.palette()
@@ -126,35 +63,6 @@ def _soften(label: QLabel) -> None:
 
 def _long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def load_preview(path: Path, size: QSize) -> QImage:
-    """The picture scaled (while decoding) to cover ``size`` and cropped to it.
-
-    ``QImage`` may be used off the GUI thread, so this runs in a pool job.
-    """
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    original = reader.size()
-    if original.isValid() and original.width() > 0 and original.height() > 0:
-        scale = max(size.width() / original.width(), size.height() / original.height())
-        reader.setScaledSize(
-            QSize(
-                max(size.width(), math.ceil(original.width() * scale)),
-                max(size.height(), math.ceil(original.height() * scale)),
-            )
-        )
-    image = reader.read()
-    if image.isNull():
-        return image
-    image = image.scaled(
-        size,
-        Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-        Qt.TransformationMode.SmoothTransformation,
-    )
-    x = (image.width() - size.width()) // 2
-    y = (image.height() - size.height()) // 2
-    return image.copy(x, y, size.width(), size.height())
 
 
 class MainWindow(QMainWindow):
@@ -200,7 +108,7 @@ class MainWindow(QMainWindow):
         _soften(self.copyright)
         self.copyright.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.gradient_bar = GradientBar()
+        self.gradient_bar = GradientBar(height=18)
         self.colours = QLabel()
         self.colours.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -275,7 +183,7 @@ class MainWindow(QMainWindow):
             self.title.setText(f"No picture yet ({state.market})")
             self.copyright.setText("")
             self.copyright.hide()
-            self.gradient_bar.set_gradient(None)
+            self.gradient_bar.set_palette(None)
             self.colours.setText("")
             self._show_picture(None)
         else:
@@ -284,7 +192,7 @@ class MainWindow(QMainWindow):
             self.copyright.setText(f"{image.copyright}\n{state.market}, {_long_date(image.day)}")
             self.copyright.show()
             palette = current.palette.palette
-            self.gradient_bar.set_gradient(palette)
+            self.gradient_bar.set_palette(palette)
             source = "AI" if current.palette.source == "ai" else "local"
             self.colours.setText(
                 f"{palette.gradient_from} → {palette.gradient_to}, "
@@ -337,7 +245,7 @@ class MainWindow(QMainWindow):
             self.picture.setPixmap(QPixmap())
             self.picture.setText("No picture yet")
             return
-        job = Job(f"preview {path.name}", lambda _ctx: load_preview(path, PICTURE_SIZE))
+        job = Job(f"preview {path.name}", lambda _ctx: cover_image(path, PICTURE_SIZE))
         job.signals.succeeded.connect(lambda image, p=path: self._on_preview_succeeded(p, image))
         job.signals.finished.connect(lambda j=job: self._jobs.discard(j))
         self._jobs.add(job)

@@ -14,7 +14,6 @@ current picture) runs as a ``Job`` on the app's thread pool; the GUI thread only
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -24,8 +23,6 @@ from typing import Any, Protocol, cast
 from PySide6.QtCore import (
     QEvent,
     QObject,
-    QPointF,
-    QRectF,
     QSettings,
     QSize,
     Qt,
@@ -34,17 +31,10 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
-    QColor,
     QFontDatabase,
     QImage,
-    QImageReader,
     QKeyEvent,
-    QLinearGradient,
-    QPainter,
-    QPainterPath,
-    QPaintEvent,
     QPalette,
-    QPen,
     QPixmap,
     QResizeEvent,
     QShowEvent,
@@ -83,6 +73,7 @@ from desktop_app.core.palette.ai import DEFAULT_BASE_URL
 from desktop_app.core.palette.base import Palette
 from desktop_app.core.settings import DEFAULT_AI_MODEL, Settings
 from desktop_app.qt.jobs import Job, JobContext
+from desktop_app.qt.widgets import GradientBar, cover_image
 
 log = logging.getLogger("huewall.settings")
 
@@ -268,72 +259,15 @@ def _buddy(text: str, field: QWidget) -> QLabel:
     return label
 
 
-class GradientBar(QWidget):
-    """A rounded bar painted with a palette's gradient at its CSS angle."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._palette: Palette | None = None
-        self.setMinimumSize(120, 28)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def set_palette(self, palette: Palette | None) -> None:
-        self._palette = palette
-        self.update()
-
-    def palette_shown(self) -> Palette | None:
-        return self._palette
-
-    def sizeHint(self) -> QSize:
-        return QSize(240, 32)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
-        path = QPainterPath()
-        path.addRoundedRect(rect, 5, 5)
-        if self._palette is None:
-            painter.fillPath(path, self.palette().color(QPalette.ColorRole.AlternateBase))
-        else:
-            # CSS: 0deg points up, 90deg right; the line is long enough that the corners
-            # get the end colours exactly.
-            angle = math.radians(self._palette.gradient_angle)
-            dx, dy = math.sin(angle), -math.cos(angle)
-            half = (abs(rect.width() * dx) + abs(rect.height() * dy)) / 2
-            centre = rect.center()
-            gradient = QLinearGradient(
-                QPointF(centre.x() - dx * half, centre.y() - dy * half),
-                QPointF(centre.x() + dx * half, centre.y() + dy * half),
-            )
-            gradient.setColorAt(0.0, QColor(self._palette.gradient_from))
-            gradient.setColorAt(1.0, QColor(self._palette.gradient_to))
-            painter.fillPath(path, gradient)
-        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
-        painter.drawPath(path)
-
-
 def _thumbnail(path: Path | None, size: QSize) -> QImage | None:
     """The picture scaled to cover ``size`` and cropped to it (runs on a pool thread)."""
     if path is None:
         return None
-    reader = QImageReader(str(path))
-    original = reader.size()
-    if original.isValid() and original.width() > 0 and original.height() > 0:
-        scale = max(size.width() / original.width(), size.height() / original.height())
-        reader.setScaledSize(
-            QSize(
-                max(size.width(), math.ceil(original.width() * scale)),
-                max(size.height(), math.ceil(original.height() * scale)),
-            )
-        )
-    image = reader.read()
+    image = cover_image(path, size)
     if image.isNull():
-        log.warning("cannot read the preview picture %s: %s", path, reader.errorString())
+        log.warning("cannot read the preview picture %s", path)
         return None
-    x = (image.width() - size.width()) // 2
-    y = (image.height() - size.height()) // 2
-    return image.copy(max(0, x), max(0, y), size.width(), size.height())
+    return image
 
 
 class _ReturnMovesFocus(QObject):
@@ -1302,4 +1236,4 @@ class SettingsWindow(QDialog):
             self.resize(720, 520)
 
 
-__all__ = ["PAGES", "GradientBar", "SettingsServices", "SettingsWindow"]
+__all__ = ["PAGES", "SettingsServices", "SettingsWindow"]

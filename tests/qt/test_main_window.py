@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF, Qt, QThreadPool
+from PySide6.QtCore import QPointF, QRectF, Qt, QThreadPool
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
@@ -18,12 +18,9 @@ from desktop_app.core.appstate import AppState, Status
 from desktop_app.core.models import DaysAgo, Wallpaper
 from desktop_app.core.palette.base import Palette
 from desktop_app.core.service import WallpaperService
-from desktop_app.qt.main_window import (
-    NO_TRAY_REASON,
-    GradientBar,
-    MainWindow,
-    css_gradient_line,
-)
+from desktop_app.qt.icons import gradient_endpoints
+from desktop_app.qt.main_window import NO_TRAY_REASON, MainWindow
+from desktop_app.qt.widgets import GradientBar
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,14 +80,14 @@ def test_the_window_shows_the_picture_its_texts_gradient_and_status(
     qtbot.waitExposed(widget)
     assert widget.title.text() == "No picture yet (en-US)"
     assert widget.status.text() == "Starting…"
-    assert widget.gradient_bar.gradient is None
+    assert widget.gradient_bar.palette_shown() is None
 
     state = AppState(status=Status.UP_TO_DATE, current=wallpaper, next_update="tomorrow at 08:07")
     widget.show_state(state)
     palette = wallpaper.palette.palette
     assert widget.title.text() == wallpaper.image.title == "Martimoaapa Finland"
     assert wallpaper.image.copyright in widget.copyright.text()
-    assert widget.gradient_bar.gradient == palette
+    assert widget.gradient_bar.palette_shown() == palette
     assert palette.gradient_from in widget.colours.text()
     assert f"{palette.gradient_angle}°" in widget.colours.text()
     assert widget.status.text() == "Up to date; next update tomorrow at 08:07"
@@ -181,14 +178,14 @@ def test_a_newer_picture_wins_over_a_slower_older_preview(
 def test_the_gradient_line_follows_css_angles(
     angle: int, start: tuple[float, float], end: tuple[float, float]
 ) -> None:
-    a, b = css_gradient_line(100, 20, angle)
+    a, b = gradient_endpoints(QRectF(0, 0, 100, 20), angle)
     assert (a.x(), a.y()) == pytest.approx(start, abs=1e-6)
     assert (b.x(), b.y()) == pytest.approx(end, abs=1e-6)
     assert isinstance(a, QPointF)
 
 
 def test_a_diagonal_gradient_puts_the_pure_colours_in_the_corners() -> None:
-    a, b = css_gradient_line(100, 20, 135)  # top-left to bottom-right, as CSS
+    a, b = gradient_endpoints(QRectF(0, 0, 100, 20), 135)  # top-left to bottom-right, as CSS
 
     def position(x: float, y: float) -> float:
         """Where a point falls along the gradient: 0 = start colour, 1 = end colour."""
@@ -205,12 +202,12 @@ def test_the_bar_is_painted_with_the_palette(qtbot: QtBot) -> None:
     bar = GradientBar()
     qtbot.addWidget(bar)
     bar.resize(200, 18)
-    bar.set_gradient(Palette("#ff0000", "#0000ff", 90))
+    bar.set_palette(Palette("#ff0000", "#0000ff", 90))
     image = bar.grab().toImage()
     left, right = image.pixelColor(8, 9), image.pixelColor(191, 9)
     assert left.red() > 200 and left.blue() < 60, left.name()
     assert right.blue() > 200 and right.red() < 60, right.name()
-    bar.set_gradient(None)
+    bar.set_palette(None)
     grey = bar.grab().toImage().pixelColor(100, 9)
     assert abs(grey.red() - grey.blue()) < 10 and grey != QColor("#ff0000")
 

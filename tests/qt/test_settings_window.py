@@ -39,7 +39,8 @@ from desktop_app.core.markets import MARKETS
 from desktop_app.core.palette.ai import DEFAULT_BASE_URL
 from desktop_app.core.palette.base import Palette
 from desktop_app.core.settings import Settings
-from desktop_app.qt.settings_window import PAGES, GradientBar, SettingsWindow
+from desktop_app.qt.settings_window import PAGES, SettingsWindow
+from desktop_app.qt.widgets import GradientBar
 from tests.support.bing_server import photo_jpeg
 
 W = TypeVar("W", bound=QObject)
