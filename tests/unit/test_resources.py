@@ -1,0 +1,146 @@
+"""Resources: the desktop entry and metainfo validate, the icons exist at their sizes, the
+helper finds them in a checkout and a frozen bundle, and the wheel ships them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from desktop_app import resources
+from desktop_app.resources import (
+    APP_ID,
+    ICON_SIZES,
+    app_icon_path,
+    desktop_entry_path,
+    metainfo_path,
+    resource_path,
+    tray_icon_path,
+)
+from tests.support.xvfb import require
+
+ROOT = Path(__file__).resolve().parents[2]
+RESOURCES = ROOT / "resources"
+# pip needs the real HOME/XDG config (its index settings); conftest swaps them per test.
+_ENV_AT_IMPORT = dict(os.environ)
+
+
+def test_desktop_entry_validates() -> None:
+    tool = require("desktop-file-validate")
+    entry = RESOURCES / f"{APP_ID}.desktop"
+    result = subprocess.run([tool, str(entry)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "error" not in result.stdout.lower(), result.stdout
+    text = entry.read_text(encoding="utf-8")
+    assert f"Icon={APP_ID}\n" in text
+    assert "Exec=huewall\n" in text
+
+
+def test_metainfo_validates() -> None:
+    tool = require("appstreamcli")
+    metainfo = RESOURCES / f"{APP_ID}.metainfo.xml"
+    result = subprocess.run(
+        [tool, "validate", "--no-net", str(metainfo)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = metainfo.read_text(encoding="utf-8")
+    assert f"<id>{APP_ID}</id>" in text
+    assert f'<launchable type="desktop-id">{APP_ID}.desktop</launchable>' in text
+
+
+def test_metainfo_screenshots_exist_in_the_repository() -> None:
+    text = (RESOURCES / f"{APP_ID}.metainfo.xml").read_text(encoding="utf-8")
+    prefix = "https://raw.githubusercontent.com/huewall/huewall/main/"
+    urls = [line.split(">")[1].split("<")[0] for line in text.splitlines() if "<image>" in line]
+    assert urls
+    for url in urls:
+        assert url.startswith(prefix), url
+        assert (ROOT / url.removeprefix(prefix)).is_file(), url
+
+
+@pytest.mark.parametrize("size", ICON_SIZES)
+def test_png_icon_exists_at_its_size(size: int) -> None:
+    path = RESOURCES / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size == (size, size)
+        assert image.mode == "RGBA"
+        # Transparent corners (the rounded square), opaque centre.
+        assert image.getpixel((0, 0))[3] == 0
+        assert image.getpixel((size // 2, size // 2))[3] == 255
+
+
+def test_svg_icons_are_svg() -> None:
+    for name in (f"{APP_ID}.svg", f"{APP_ID}-symbolic.svg"):
+        text = (RESOURCES / "icons" / name).read_text(encoding="utf-8")
+        assert "<svg" in text and 'viewBox="' in text, name
+
+
+def test_resource_path_finds_the_files_from_a_checkout() -> None:
+    assert resource_path(f"{APP_ID}.desktop").samefile(RESOURCES / f"{APP_ID}.desktop")
+    assert desktop_entry_path().samefile(RESOURCES / f"{APP_ID}.desktop")
+    assert metainfo_path().samefile(RESOURCES / f"{APP_ID}.metainfo.xml")
+    assert app_icon_path().samefile(RESOURCES / "icons" / f"{APP_ID}.svg")
+    assert tray_icon_path().samefile(RESOURCES / "icons" / f"{APP_ID}-symbolic.svg")
+    hicolor = RESOURCES / "icons" / "hicolor"
+    assert app_icon_path(48).samefile(hicolor / "48x48" / "apps" / f"{APP_ID}.png")
+    assert app_icon_path(40).samefile(hicolor / "48x48" / "apps" / f"{APP_ID}.png")
+    assert app_icon_path(4096).samefile(hicolor / "512x512" / "apps" / f"{APP_ID}.png")
+    with pytest.raises(ValueError):
+        app_icon_path(0)
+    with pytest.raises(FileNotFoundError, match="no-such-file"):
+        resource_path("no-such-file")
+
+
+def test_resource_path_prefers_a_frozen_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundled = tmp_path / "resources" / f"{APP_ID}.desktop"
+    bundled.parent.mkdir()
+    bundled.write_text("[Desktop Entry]\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert resources.resource_roots()[0] == tmp_path / "resources"
+    assert resource_path(f"{APP_ID}.desktop") == bundled
+    # What the bundle lacks still comes from the other roots.
+    assert app_icon_path(16).is_file()
+
+
+def test_wheel_contains_the_resources(tmp_path: Path) -> None:
+    """Build the wheel from a copy of the tree (no build/ left in the checkout)."""
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"
+        ),
+    )
+    out = tmp_path / "wheels"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_ENV_AT_IMPORT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = out.glob("huewall-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    base = "desktop_app/_resources/"
+    expected = {
+        f"{base}{APP_ID}.desktop",
+        f"{base}{APP_ID}.metainfo.xml",
+        f"{base}icons/{APP_ID}.svg",
+        f"{base}icons/{APP_ID}-symbolic.svg",
+    } | {f"{base}icons/hicolor/{n}x{n}/apps/{APP_ID}.png" for n in ICON_SIZES}
+    assert expected <= names, sorted(expected - names)
+    assert "desktop_app/resources.py" in names
+    assert not any(name.startswith(f"{base}screenshots/") for name in names)
