@@ -144,3 +144,48 @@ def test_wheel_contains_the_resources(tmp_path: Path) -> None:
     assert expected <= names, sorted(expected - names)
     assert "desktop_app/resources.py" in names
     assert not any(name.startswith(f"{base}screenshots/") for name in names)
+    _runs_from_a_fresh_venv(wheel, tmp_path / "venv")
+
+
+def _runs_from_a_fresh_venv(wheel: Path, venv: Path) -> None:
+    """The wheel alone, in a new venv and run from outside the checkout, runs
+    ``huewall --version`` and ``doctor`` and finds its resources inside site-packages.
+
+    The venv gets the wheel without dependencies; the third-party packages come from the
+    test's own environment on PYTHONPATH (directories there are not site dirs, so the
+    checkout's editable install cannot shadow the wheel)."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    target = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)  # what pip would unpack, without needing pip here
+    scripts = venv / "bin" / "huewall"
+    scripts.write_text(
+        f"#!{python}\nimport sys\nfrom desktop_app.__main__ import main\nsys.exit(main())\n"
+    )
+    scripts.chmod(0o755)
+    env = {
+        **_ENV_AT_IMPORT,
+        "PYTHONPATH": sysconfig.get_path("purelib"),
+        "PYTHONNOUSERSITE": "1",
+    }
+    env.pop("DISPLAY", None)
+    where = subprocess.run(
+        [str(python), "-c", "import desktop_app.resources as r; "
+         "print(r.resource_path('io.github.huewall.Huewall.desktop'))"],
+        capture_output=True, text=True, env=env, check=True, cwd=venv,
+    ).stdout.strip()  # fmt: skip
+    assert where.startswith(target), f"found {where}, not inside the installed wheel"
+    version = subprocess.run(
+        [str(scripts), "--version"], capture_output=True, text=True, env=env, check=False, cwd=venv
+    )
+    assert version.returncode == 0 and version.stdout.strip() == "huewall 0.1.0", version
+    doctor = subprocess.run(
+        [str(scripts), "doctor"], capture_output=True, text=True, env=env, check=False, cwd=venv
+    )
+    assert doctor.returncode in (0, 1) and "Huewall 0.1.0" in doctor.stdout, doctor.stderr
