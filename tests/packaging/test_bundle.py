@@ -125,3 +125,35 @@ def test_the_bundle_builds_and_its_executable_runs(tmp_path: Path) -> None:
     doctor = subprocess.run([str(exe), "doctor"], capture_output=True, text=True, timeout=60)
     assert doctor.returncode in (0, 1), doctor.stderr
     assert f"Huewall {__version__}" in doctor.stdout + doctor.stderr
+
+
+def test_install_linux_puts_the_entry_metainfo_and_icons_under_a_prefix(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    prefix = tmp_path / "prefix dir"
+    script = root / "packaging" / "install-linux.sh"
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [str(script), str(prefix)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    share = prefix / "share"
+    app_id = "io.github.huewall.Huewall"
+    installed = {
+        share / "applications" / f"{app_id}.desktop",
+        share / "metainfo" / f"{app_id}.metainfo.xml",
+        share / "icons/hicolor/scalable/apps" / f"{app_id}.svg",
+        share / "icons/hicolor/256x256/apps" / f"{app_id}.png",
+        share / "icons/hicolor/16x16/apps" / f"{app_id}.png",
+    }
+    assert all(path.is_file() for path in installed), sorted(
+        str(p) for p in installed if not p.is_file()
+    )
+    undone = subprocess.run(
+        [str(script), "--uninstall", str(prefix)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert undone.returncode == 0, undone.stderr
+    assert not any(path.exists() for path in installed)
